@@ -42,6 +42,7 @@ class Resource:
     storage_resource: str = ""  # defaults to "<group>/<plural>" style key segment, see storage_key()
     storage_api_version: str = ""  # apiVersion objects are stored in (empty: this one's)
     field_selectors: tuple[str, ...] = ()  # extra selectable fields beyond metadata.name/namespace
+    is_custom: bool = False  # served from a CustomResourceDefinition
 
     @property
     def singular(self) -> str:
@@ -185,14 +186,17 @@ class Registry:
     """Lookup over a set of resources; built-ins plus custom resources added at run time from CRDs."""
 
     resources: list[Resource] = field(default_factory=lambda: list(RESOURCES))
+    generation: int = 0  # bumped on every change, for caches of derived documents
 
     def add(self, resource: Resource) -> None:
         self.remove(resource.group, resource.version, resource.plural)
         self.resources.append(resource)
+        self.generation += 1
 
     def remove(self, group: str, version: str, plural: str) -> None:
         self.resources = [r for r in self.resources
                           if not (r.group == group and r.version == version and r.plural == plural)]
+        self.generation += 1
 
     def get(self, group: str, version: str, plural: str) -> Resource | None:
         for r in self.resources:

@@ -1,0 +1,192 @@
+"""The aiohttp application: middlewares (Status errors, client-certificate authentication) and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from kybernetes.api import errors, openapi
+from kybernetes.api.registry import Registry
+from kybernetes.apiserver import certs, codec, discovery
+from kybernetes.apiserver.handlers import ResourceHandler
+from kybernetes.apiserver.presenting import json_response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
+USER_KEY = web.AppKey("user", certs.User)
+
+
+@web.middleware
+async def status_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves as a Kubernetes Status; nothing else (no HTML, no traceback) reaches a client."""
+    try:
+        return await handler(request)
+    except errors.StatusError as exc:
+        return _status_response(exc)
+    except web.HTTPRequestEntityTooLarge:
+        return _status_response(errors.request_entity_too_large("Request entity too large: limit is 3145728"))
+    except web.HTTPNotFound:
+        return _status_response(errors.path_not_found())
+    except web.HTTPMethodNotAllowed as exc:
+        return _status_response(errors.StatusError(405, "MethodNotAllowed",
+                                                   f"the server does not allow this method on the requested "
+                                                   f"resource ({exc.method})"))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _status_response(errors.StatusError(exc.status, exc.reason.replace(" ", ""), exc.text or exc.reason))
+    except (ConnectionResetError, OSError) as exc:
+        log.debug("client went away: %s", exc)
+        raise
+    except Exception as exc:
+        log.exception("internal error serving %s %s", request.method, request.path)
+        return _status_response(errors.internal_error(f"{type(exc).__name__}: {exc}"))
+
+
+def _status_response(exc: errors.StatusError) -> web.Response:
+    response = json_response(exc.to_status(), exc.code)
+    for key, value in exc.headers.items():
+        response.headers[key] = value
+    return response
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Client certificates signed by the cluster CA identify users; anonymous requests get 401 except health."""
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
+    transport = request.transport
+    peercert = transport.get_extra_info("peercert") if transport is not None else None
+    user = certs.client_identity(peercert)
+    if user is None:
+        raise errors.unauthorized()
+    return await handler(request)
+
+
+class Routes:
+    """Non-resource endpoints.  ``ready`` decides /readyz."""
+
+    def __init__(self, registry: Registry, resources: ResourceHandler, server_address: str,
+                 ready: Callable[[], bool]) -> None:
+        self.registry = registry
+        self.resources = resources
+        self.server_address = server_address
+        self.ready = ready
+        self._openapi_cache: dict[tuple[object, ...], object] = {}
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/version", self.version)
+        for path in ("/healthz", "/livez"):
+            app.router.add_get(path, self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/api", self.api)
+        app.router.add_get("/api/", self.api)
+        app.router.add_get("/apis", self.apis)
+        app.router.add_get("/apis/", self.apis)
+        app.router.add_get("/api/{version}", self.api_version)
+        app.router.add_get("/apis/{group}", self.api_group)
+        app.router.add_get("/apis/{group}/{version}", self.group_version)
+        app.router.add_get("/openapi/v2", self.openapi_v2)
+        app.router.add_get("/openapi/v3", self.openapi_v3_index)
+        app.router.add_get("/openapi/v3/{path:.+}", self.openapi_v3)
+        app.router.add_route("*", "/api/{version}/{tail:.+}", self.resources.handle)
+        app.router.add_route("*", "/apis/{group}/{version}/{tail:.+}", self.resources.handle)
+
+    async def version(self, request: web.Request) -> web.StreamResponse:
+        return json_response(discovery.version_info())
+
+    async def healthz(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok", content_type="text/plain")
+
+    async def readyz(self, request: web.Request) -> web.StreamResponse:
+        if not self.ready():
+            return web.Response(text="[-]startup not finished\nreadyz check failed", status=500,
+                                content_type="text/plain")
+        return web.Response(text="ok", content_type="text/plain")
+
+    def _discovery(self, request: web.Request, core: bool, legacy: object) -> web.StreamResponse:
+        version = discovery.aggregated_version(request.headers.get("Accept"))
+        if version is not None:
+            body = orjson.dumps(discovery.aggregated(self.registry, core, version))
+            return web.Response(body=body, headers={"Content-Type": discovery.aggregated_content_type(version)})
+        return json_response(legacy)
+
+    async def api(self, request: web.Request) -> web.StreamResponse:
+        return self._discovery(request, True, discovery.api_versions(self.server_address))
+
+    async def apis(self, request: web.Request) -> web.StreamResponse:
+        return self._discovery(request, False, discovery.api_group_list(self.registry))
+
+    async def api_version(self, request: web.Request) -> web.StreamResponse:
+        doc = discovery.api_resource_list(self.registry, "", request.match_info["version"])
+        if doc is None:
+            raise errors.path_not_found()
+        return json_response(doc)
+
+    async def api_group(self, request: web.Request) -> web.StreamResponse:
+        group = request.match_info["group"]
+        if not self.registry.versions(group):
+            raise errors.path_not_found()
+        return json_response(discovery.api_group(self.registry, group))
+
+    async def group_version(self, request: web.Request) -> web.StreamResponse:
+        doc = discovery.api_resource_list(self.registry, request.match_info["group"], request.match_info["version"])
+        if doc is None:
+            raise errors.path_not_found()
+        return json_response(doc)
+
+    def _cached(self, key: tuple[str, ...], build: Callable[[], object]) -> object:
+        """OpenAPI documents are costly to build; keep them until the registry changes (a CRD)."""
+        stamp = (self.registry.generation, *key)
+        if stamp not in self._openapi_cache:
+            if len(self._openapi_cache) > 64:
+                self._openapi_cache.clear()
+            self._openapi_cache[stamp] = build()
+        return self._openapi_cache[stamp]
+
+    async def openapi_v2(self, request: web.Request) -> web.StreamResponse:
+        body = self._cached(("v2",), lambda: openapi.v2_protobuf(self.registry))
+        assert isinstance(body, bytes)
+        return web.Response(body=body, headers={
+            "Content-Type": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+
+    async def openapi_v3_index(self, request: web.Request) -> web.StreamResponse:
+        doc = self._cached(("v3",), lambda: codec.dumps(openapi.v3_index(self.registry)))
+        assert isinstance(doc, bytes)
+        return web.Response(body=doc, content_type="application/json")
+
+    async def openapi_v3(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        parts = path.split("/")
+        if parts[0] == "api" and len(parts) == 2:
+            group, version = "", parts[1]
+        elif parts[0] == "apis" and len(parts) == 3:
+            group, version = parts[1], parts[2]
+        else:
+            raise errors.path_not_found()
+        doc = self._cached(("v3", group, version), lambda: _maybe_dumps(openapi.v3_document(self.registry, group,
+                                                                                            version)))
+        if doc is None:
+            raise errors.path_not_found()
+        assert isinstance(doc, bytes)
+        response = web.Response(body=doc, content_type="application/json")
+        if request.query.get("hash"):
+            response.headers["Cache-Control"] = "public, immutable"
+            response.headers["Etag"] = f'"{request.query["hash"]}"'
+            response.headers["Expires"] = "Thu, 01 Jan 2099 00:00:00 GMT"
+        return response
+
+
+def _maybe_dumps(doc: object) -> bytes | None:
+    return None if doc is None else codec.dumps(doc)
+
+
+def build_app(routes: Routes) -> web.Application:
+    app = web.Application(middlewares=[status_errors, authenticate], client_max_size=4 * 1024 * 1024)
+    routes.install(app)
+    return app

@@ -1,0 +1,97 @@
+"""Small helpers on JSON objects shared by the API server's handlers: metadata, timestamps, store encoding."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from kybernetes.storage.interface import KeyValue
+
+Obj = dict[str, Any]
+
+# upstream's generateName alphabet (no vowels, no confusable characters)
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(when: datetime | None = None) -> str:
+    return (when or now()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_micro(when: datetime | None = None) -> str:
+    return (when or now()).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def random_suffix(n: int = 5) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+def meta(obj: Obj) -> Obj:
+    """``obj.metadata``, created when missing."""
+    m = obj.get("metadata")
+    if not isinstance(m, dict):
+        m = {}
+        obj["metadata"] = m
+    return m
+
+
+def deepcopy(obj: Obj) -> Obj:
+    return copy.deepcopy(obj)
+
+
+def encode_for_store(obj: Obj) -> bytes:
+    """Objects are stored without ``metadata.resourceVersion``: the store's revision is the truth."""
+    m = obj.get("metadata") or {}
+    if "resourceVersion" in m:
+        m = dict(m)
+        del m["resourceVersion"]
+        obj = {**obj, "metadata": m}
+    return orjson.dumps(obj)
+
+
+def decode_from_store(kv: KeyValue) -> Obj:
+    obj: Obj = orjson.loads(kv.value)
+    meta(obj)["resourceVersion"] = str(kv.mod_revision)
+    return obj
+
+
+def without(obj: Obj, *paths: tuple[str, ...]) -> Obj:
+    """A shallow-copied view of ``obj`` with nested keys removed (for change comparison)."""
+    out = dict(obj)
+    for path in paths:
+        cur = out
+        for i, key in enumerate(path):
+            val = cur.get(key)
+            if not isinstance(val, dict):
+                break
+            if i == len(path) - 2:
+                val = dict(val)
+                val.pop(path[-1], None)
+                cur[key] = val
+                break
+            val = dict(val)
+            cur[key] = val
+            cur = val
+    return out
+
+
+def same_ignoring_bookkeeping(a: Obj, b: Obj) -> bool:
+    """True when two versions differ only in resourceVersion/managedFields (an update that changes nothing)."""
+    drop = (("metadata", "resourceVersion"), ("metadata", "managedFields"))
+    return without(a, *drop) == without(b, *drop)

@@ -1,0 +1,123 @@
+"""``kyb apiserver``: open the store, make certificates, bootstrap, serve HTTPS, write the kubeconfig.
+
+:func:`run` is the component's ``async run()``: it sets ``ready`` once the server answers and the kubeconfig is
+written, and runs until cancelled, then closes the listener, the watch caches and the store, in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from kybernetes.api import patch, schema
+from kybernetes.api.registry import Registry, Resource
+from kybernetes.apiserver import bootstrap, certs, crds, kubeconfig
+from kybernetes.apiserver.admission import Admission
+from kybernetes.apiserver.app import Routes, build_app
+from kybernetes.apiserver.handlers import ResourceHandler
+from kybernetes.apiserver.objects import Obj
+from kybernetes.apiserver.presenting import Presenter
+from kybernetes.apiserver.store import RestStore
+from kybernetes.apiserver.watchcache import WatchCaches
+from kybernetes.storage.interface import Storage
+from kybernetes.storage.sqlite import SQLiteStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Options:
+    data_dir: Path
+    https_port: int = 6443
+    bind_address: str = "127.0.0.1"
+    datastore: str = "sqlite"
+    extra_sans: list[str] = field(default_factory=list)
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.data_dir / "kubeconfig.yaml"
+
+
+async def open_storage(options: Options) -> Storage:
+    if options.datastore in ("", "sqlite"):
+        db_dir = options.data_dir / "db"
+        db_dir.mkdir(parents=True, exist_ok=True)
+        return await SQLiteStorage.open(db_dir / "state.db")
+    raise SystemExit(f"unsupported --datastore {options.datastore!r} (supported: sqlite)")
+
+
+def _track_fields(res: Resource, old: Obj | None, new: Obj, manager: str, operation: str) -> Obj:
+    td = None if res.is_custom else schema.definition_for_gvk(res.group, res.version, res.kind)
+    return patch.track_update(old, new, manager, operation, td)
+
+
+class APIServer:
+    """The wired-up server; exposed for tests and for ``kyb server``."""
+
+    def __init__(self, options: Options, storage: Storage) -> None:
+        self.options = options
+        self.storage = storage
+        self.registry = Registry()
+        self.presenter = Presenter()
+        self.admission = Admission(storage, on_crd_change=self._crd_changed)
+        self.store = RestStore(storage, self.admission, track_fields=_track_fields)
+        self.caches = WatchCaches(storage)
+        self.handler = ResourceHandler(self.registry, self.store, self.caches, self.presenter)
+        self._ready = False
+
+    async def _crd_changed(self, crd: Obj | None, old: Obj | None) -> None:
+        resources = crds.apply_crd(self.registry, crd, old)
+        if crd is None:
+            return
+        columns = crds.printer_columns(crd)
+        for res in resources:
+            self.presenter.custom_columns[(res.group, res.version, res.plural)] = columns.get(res.version, [])
+
+    async def prepare(self) -> None:
+        """Load what the store already holds (CRDs, allocations) and create the bootstrap objects."""
+        for crd in await bootstrap.list_all(self.store, self.registry, "apiextensions.k8s.io",
+                                            "customresourcedefinitions"):
+            await self._crd_changed(crd, None)
+        self.admission.repair(await bootstrap.list_all(self.store, self.registry, "", "services"))
+        await bootstrap.ensure_defaults(self.store, self.registry, self.options.https_port)
+
+    def app(self) -> web.Application:
+        address = f"{self.options.bind_address}:{self.options.https_port}"
+        routes = Routes(self.registry, self.handler, address, lambda: self._ready)
+        return build_app(routes)
+
+    def mark_ready(self) -> None:
+        self._ready = True
+
+
+async def run(options: Options, ready: asyncio.Event | None = None) -> None:
+    options.data_dir.mkdir(parents=True, exist_ok=True)
+    pki = certs.ensure_pki(options.data_dir, hosts=options.extra_sans)
+    storage = await open_storage(options)
+    server = APIServer(options, storage)
+    runner: web.AppRunner | None = None
+    try:
+        await server.prepare()
+        runner = web.AppRunner(server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, options.bind_address, options.https_port,
+                           ssl_context=certs.server_ssl_context(pki), reuse_address=True)
+        await site.start()
+        server.mark_ready()
+        host = options.bind_address if options.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
+        kubeconfig.write_kubeconfig(options.kubeconfig_path, f"https://{host}:{options.https_port}", pki)
+        log.info("API server ready on https://%s:%d", host, options.https_port)
+        if ready is not None:
+            ready.set()
+        await asyncio.Event().wait()
+    finally:
+        if runner is not None:
+            with contextlib.suppress(Exception):
+                await runner.cleanup()
+        await server.caches.stop()
+        await storage.close()

@@ -1,0 +1,203 @@
+"""Subresources: status, scale (autoscaling/v1 Scale), pods/binding, pods/eviction, namespaces/finalize, and the
+node-proxied ones (log, exec, attach, portforward, proxy), which answer 503 until a kubelet serves them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from kybernetes.api import errors, patch, schema, selectors
+from kybernetes.api.registry import Resource
+from kybernetes.apiserver import codec, objects
+from kybernetes.apiserver.objects import Obj
+from kybernetes.apiserver.params import QueryParams
+from kybernetes.apiserver.presenting import json_response
+from kybernetes.apiserver.requestinfo import RequestInfo
+from kybernetes.apiserver.store import WriteOptions
+
+if TYPE_CHECKING:
+    from kybernetes.apiserver.handlers import ResourceHandler
+
+NODE_PROXIED = frozenset({"log", "exec", "attach", "portforward", "proxy"})
+
+
+async def handle(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
+                 params: QueryParams) -> web.StreamResponse:
+    sub = res.subresource(info.subresource)
+    if sub is None or not info.name:
+        raise errors.path_not_found()
+    method = request.method
+    if sub.name == "status":
+        if method == "GET":
+            return await handler.get(request, res, info, params)
+        if method == "PUT":
+            opts = handler.write_options(params, "status")
+            obj = await handler.read_object(request, res, params, opts)
+            updated, _ = await handler.store.update(res, info.namespace, info.name, obj, opts)
+            return handler.presenter.object_response(request, res, updated, warnings=opts.warnings)
+        if method == "PATCH":
+            return await handler.patch(request, res, info, params, subresource="status")
+    elif sub.name == "scale":
+        return await _scale(handler, request, res, info, params)
+    elif sub.name == "binding" and method == "POST":
+        return await _bind(handler, request, res, info, params)
+    elif sub.name == "eviction" and method == "POST":
+        return await _evict(handler, request, res, info, params)
+    elif sub.name == "finalize" and method == "PUT":
+        opts = handler.write_options(params, "finalize")
+        obj = await handler.read_object(request, res, params, opts)
+        finalizers = (obj.get("spec") or {}).get("finalizers")
+
+        async def set_finalizers(current: Obj) -> Obj:
+            current.setdefault("spec", {})["finalizers"] = finalizers or []
+            if not finalizers:
+                current["spec"].pop("finalizers")
+            return current
+
+        updated = await handler.store.patch(res, info.namespace, info.name, set_finalizers,
+                                            handler.write_options(params))
+        return handler.presenter.object_response(request, res, updated)
+    elif sub.name in NODE_PROXIED:
+        return await _node_proxied(handler, res, info)
+    raise errors.method_not_supported(f"{res.plural}/{sub.name}", res.group, method.lower())
+
+
+# -- scale -------------------------------------------------------------------------------------------------
+
+def scale_of(res: Resource, obj: Obj) -> Obj:
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = spec.get("selector")
+    if res.kind == "ReplicationController":
+        text = selectors.format_labels(selector or {})
+    elif isinstance(selector, dict):
+        text = selectors.selector_string(selector)
+    else:
+        text = str(status.get("selector") or "")
+    scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                  if k in meta}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scale_meta,
+            "spec": {"replicas": int(spec.get("replicas", 0) or 0)},
+            "status": {"replicas": int(status.get("replicas", 0) or 0), "selector": text}}
+
+
+async def _scale(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
+                 params: QueryParams) -> web.StreamResponse:
+    if request.method == "GET":
+        obj = await handler.store.get(res, info.namespace, info.name)
+        return json_response(scale_of(res, obj))
+    if request.method not in ("PUT", "PATCH"):
+        raise errors.method_not_supported(f"{res.plural}/scale", res.group, request.method.lower())
+    raw = await _read(request)
+    if request.method == "PUT":
+        body = codec.decode_object(raw, request.headers.get("Content-Type"))
+
+        def change(scale: Obj) -> Obj:
+            new: Obj = body.value
+            return new
+    else:
+        body = codec.decode_patch(raw, request.headers.get("Content-Type"))
+        scale_type = schema.definition_for_gvk("autoscaling", "v1", "Scale")
+
+        def change(scale: Obj) -> Obj:
+            if body.media_type == codec.JSON_PATCH:
+                return patch.apply_json_patch(scale, body.raw)
+            if body.media_type == codec.MERGE_PATCH:
+                return patch.apply_merge_patch(scale, body.value)
+            if body.media_type == codec.STRATEGIC_PATCH and scale_type is not None:
+                return patch.apply_strategic_merge_patch(scale, body.value, scale_type)
+            return patch.apply_merge_patch(scale, body.value)
+
+    async def compute(current: Obj) -> Obj:
+        new_scale = change(scale_of(res, current))
+        wanted_rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv and wanted_rv != current["metadata"].get("resourceVersion"):
+            raise errors.conflict(f"{res.plural}", res.group, info.name, errors.STALE_OBJECT)
+        replicas = (new_scale.get("spec") or {}).get("replicas", 0)
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise errors.invalid("Scale", "autoscaling", info.name, [
+                errors.invalid_value("spec.replicas", replicas, "must be greater than or equal to 0")])
+        current.setdefault("spec", {})["replicas"] = replicas
+        current["metadata"].pop("resourceVersion", None)
+        return current
+
+    opts = handler.write_options(params)
+    updated = await handler.store.patch(res, info.namespace, info.name, compute, opts)
+    return json_response(scale_of(res, updated))
+
+
+# -- pods ----------------------------------------------------------------------------------------------------
+
+async def _bind(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
+                params: QueryParams) -> web.StreamResponse:
+    raw = await _read(request)
+    binding = codec.decode_object(raw, request.headers.get("Content-Type")).value
+    target = binding.get("target") or {}
+    node = target.get("name")
+    if not node:
+        raise errors.invalid("Binding", "", info.name, [errors.required("target.name")])
+    if (binding.get("metadata") or {}).get("name") not in (None, "", info.name):
+        raise errors.bad_request("the name of the object does not match the name on the URL")
+
+    async def assign(pod: Obj) -> Obj:
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            raise errors.conflict("pods", "", info.name, f"pod {info.name} is being deleted, cannot be assigned "
+                                                         f"to a host")
+        current = (pod.get("spec") or {}).get("nodeName")
+        if current:
+            raise errors.conflict("pods", "", info.name, f"pod {info.name} is already assigned to node "
+                                                         f'"{current}"')
+        pod.setdefault("spec", {})["nodeName"] = node
+        _set_condition(pod.setdefault("status", {}), {"type": "PodScheduled", "status": "True",
+                                                     "lastProbeTime": None,
+                                                     "lastTransitionTime": objects.rfc3339()})
+        return pod
+
+    opts = handler.write_options(params)
+    opts.subresource = "binding"
+    await handler.store.patch(res, info.namespace, info.name, assign, WriteOptions(
+        dry_run=params.dry_run, field_manager=params.default_manager))
+    return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+                         201)
+
+
+def _set_condition(status: Obj, condition: Obj) -> None:
+    conditions: list[Obj] = status.setdefault("conditions", [])
+    for i, existing in enumerate(conditions):
+        if existing.get("type") == condition["type"]:
+            if existing.get("status") == condition["status"]:
+                return
+            conditions[i] = condition
+            return
+    conditions.append(condition)
+
+
+async def _evict(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
+                 params: QueryParams) -> web.StreamResponse:
+    raw = await _read(request)
+    eviction = codec.decode_object(raw, request.headers.get("Content-Type")).value if raw.strip() else {}
+    options: Obj = dict(eviction.get("deleteOptions") or {})
+    await handler.store.delete(res, info.namespace, info.name, options, handler.write_options(params))
+    return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+                         201)
+
+
+async def _node_proxied(handler: ResourceHandler, res: Resource, info: RequestInfo) -> web.StreamResponse:
+    obj = await handler.store.get(res, info.namespace, info.name)
+    if res.kind == "Pod":
+        node = (obj.get("spec") or {}).get("nodeName")
+        if not node:
+            raise errors.bad_request(f'pod {info.name} does not have a host assigned')
+        raise errors.service_unavailable(f'no kubelet is serving node "{node}" yet: {info.subresource} is not '
+                                         f"available")
+    raise errors.service_unavailable(f"{info.subresource} for {res.plural} is not available: no kubelet")
+
+
+async def _read(request: web.Request) -> bytes:
+    from kybernetes.apiserver.handlers import read_body
+
+    data: Any = await read_body(request)
+    return bytes(data)

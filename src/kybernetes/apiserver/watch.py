@@ -1,0 +1,186 @@
+"""Watch streams: ``?watch=true``, one JSON WatchEvent per line, chunked, flushed per event.
+
+Semantics as upstream: ``resourceVersion`` unset or "0" starts with synthetic ADDED events for the current state;
+a number replays every change after it (410 ERROR event when it is gone).  Selectors see both sides of a change,
+so an object leaving the selection is DELETED and one entering it ADDED.  BOOKMARKs go out periodically when
+``allowWatchBookmarks`` is set; ``timeoutSeconds`` ends the stream cleanly.  Table watches send one-row Tables,
+with column definitions only in the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from kybernetes.api import errors
+from kybernetes.api.registry import Resource
+from kybernetes.apiserver import codec, objects
+from kybernetes.apiserver.objects import Obj
+from kybernetes.apiserver.params import QueryParams
+from kybernetes.apiserver.presenting import partial_metadata
+from kybernetes.apiserver.requestinfo import RequestInfo
+from kybernetes.apiserver.watchcache import TIMEOUT, WatcherOverflow
+from kybernetes.storage.interface import CompactedError, EventType
+
+if TYPE_CHECKING:
+    from kybernetes.apiserver.handlers import ResourceHandler
+
+BOOKMARK_INTERVAL = 30.0
+DEFAULT_TIMEOUT = (1800, 3600)
+
+
+class _Encoder:
+    """Encodes event objects per the Accept header (object, Table row, PartialObjectMetadata)."""
+
+    def __init__(self, handler: ResourceHandler, request: web.Request, res: Resource, params: QueryParams) -> None:
+        accept = codec.parse_accept(request.headers.get("Accept"))
+        self.handler = handler
+        self.res = res
+        self.table = accept.table
+        self.partial = accept.partial_metadata
+        self.include = params.include_object
+        self.first = True
+
+    def encode(self, event_type: str, obj: Obj) -> bytes:
+        body: Any = obj
+        if event_type in ("ADDED", "MODIFIED", "DELETED"):
+            if self.table:
+                body = self.handler.presenter.table(self.res, [obj], include_object=self.include,
+                                                    with_columns=self.first)
+                self.first = False
+            elif self.partial:
+                body = partial_metadata(obj)
+        return orjson.dumps({"type": event_type, "object": body}) + b"\n"
+
+
+async def serve(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
+                params: QueryParams) -> web.StreamResponse:
+    if "watch" not in res.verbs:
+        raise errors.method_not_supported(res.plural, res.group, "watch")
+    label = handler.list_options(res, params).label_selector
+    field = handler.list_options(res, params).field_selector
+    key_prefix = res.prefix(info.namespace)
+    if info.name:  # a watch on a single object's URL (old style)
+        key_prefix = res.key(info.namespace, info.name)
+
+    def matches(obj: Obj | None) -> bool:
+        if obj is None:
+            return False
+        if info.name and (obj.get("metadata") or {}).get("name") != info.name:
+            return False
+        if label is not None and not label((obj.get("metadata") or {}).get("labels") or {}):
+            return False
+        return field is None or field(obj)
+
+    initial: list[Obj] = []
+    rv = params.resource_version
+    if rv in ("", "0"):
+        page = await handler.store.list(res, info.namespace, handler.list_options(res, QueryParams()))
+        initial = [o for o in page.items if matches(o)]
+        after = page.resource_version
+    else:
+        try:
+            after = int(rv)
+        except ValueError:
+            raise errors.bad_request(f"invalid resource version: {rv}") from None
+
+    cache = handler.caches.get(res.prefix(""))
+    try:
+        subscription = await cache.subscribe(after)
+    except CompactedError as exc:
+        subscription = None
+        gone: errors.StatusError | None = errors.expired(f"too old resource version: {after} ({exc.compacted})")
+    else:
+        gone = None
+
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    encoder = _Encoder(handler, request, res, params)
+    try:
+        for obj in initial:
+            await response.write(encoder.encode("ADDED", obj))
+        if params.send_initial_events and params.allow_watch_bookmarks:
+            await response.write(_bookmark(res, after, initial_events_end=True))
+        if gone is not None or subscription is None:
+            await _write_error(response, gone or errors.expired("too old resource version"))
+            return response
+        timeout = params.timeout_seconds if params.timeout_seconds else random.randint(*DEFAULT_TIMEOUT)
+        deadline = time.monotonic() + timeout
+        last_rv = after
+        next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            wait = min(deadline, next_bookmark) - now
+            try:
+                event = await subscription.get(wait)
+            except CompactedError as exc:
+                await _write_error(response, errors.expired(f"too old resource version: {after} ({exc.compacted})"))
+                break
+            except WatcherOverflow:
+                break
+            if event is None:
+                break
+            if event is TIMEOUT:
+                if params.allow_watch_bookmarks and time.monotonic() >= next_bookmark:
+                    await response.write(_bookmark(res, max(last_rv, cache.revision)))
+                    next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+                continue
+            assert not isinstance(event, type(TIMEOUT))
+            last_rv = event.kv.mod_revision
+            if not event.kv.key.startswith(key_prefix):
+                continue
+            new = handler.store.from_storage(res, _decode(event.kv.value, event.kv.mod_revision))
+            old = None
+            if event.prev is not None:
+                old = handler.store.from_storage(res, _decode(event.prev.value, event.prev.mod_revision))
+            line = _classify(event.type, new, old, matches)
+            if line is not None:
+                await response.write(encoder.encode(line[0], line[1]))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    finally:
+        if subscription is not None:
+            await subscription.close()
+    return response
+
+
+def _decode(value: bytes, revision: int) -> Obj:
+    obj: Obj = orjson.loads(value)
+    objects.meta(obj)["resourceVersion"] = str(revision)
+    return obj
+
+
+def _classify(kind: EventType, new: Obj, old: Obj | None, matches: Any) -> tuple[str, Obj] | None:
+    if kind is EventType.DELETE:
+        return ("DELETED", new) if matches(new) else None
+    now_in = matches(new)
+    was_in = matches(old) if old is not None else False
+    if kind is EventType.CREATE or old is None:
+        return ("ADDED", new) if now_in else None
+    if now_in and was_in:
+        return "MODIFIED", new
+    if now_in:
+        return "ADDED", new
+    if was_in:
+        return "DELETED", new
+    return None
+
+
+def _bookmark(res: Resource, revision: int, initial_events_end: bool = False) -> bytes:
+    meta: Obj = {"resourceVersion": str(revision)}
+    if initial_events_end:
+        meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+    return orjson.dumps({"type": "BOOKMARK", "object": {"kind": res.kind, "apiVersion": res.api_version,
+                                                        "metadata": meta}}) + b"\n"
+
+
+async def _write_error(response: web.StreamResponse, error: errors.StatusError) -> None:
+    await response.write(orjson.dumps({"type": "ERROR", "object": error.to_status()}) + b"\n")

@@ -1,0 +1,135 @@
+"""``kyb``: the multi-call entry point (server, apiserver, kubectl, …).  See ARCHITECTURE.md → CLI contract."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path(os.environ.get("KYB_DATA_DIR", "/var/lib/kybernetes"))
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname).1s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _run(main: Coroutine[Any, Any, None]) -> int:
+    """Run ``main`` until it returns or SIGTERM/SIGINT cancels it; exit 0 on a clean stop."""
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        runner = asyncio.Runner()
+
+    async def supervised() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        await main
+
+    with runner:
+        try:
+            runner.run(supervised())
+        except asyncio.CancelledError:
+            pass
+    return 0
+
+
+def _apiserver_options(args: argparse.Namespace) -> Any:
+    from kybernetes.apiserver.server import Options
+
+    return Options(data_dir=Path(args.data_dir), https_port=args.https_port, bind_address=args.bind_address,
+                   datastore=args.datastore, extra_sans=list(args.tls_san or []))
+
+
+def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="state, certificates and kubeconfig")
+    p.add_argument("--https-port", type=int, default=6443)
+    p.add_argument("--bind-address", default="127.0.0.1")
+    p.add_argument("--datastore", default="sqlite", help="sqlite (embedded) or etcd://host:port,…")
+    p.add_argument("--tls-san", action="append", help="extra name or IP for the serving certificate")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def cmd_apiserver(args: argparse.Namespace) -> int:
+    from kybernetes.apiserver.server import run
+
+    _setup_logging(args.verbose)
+    return _run(run(_apiserver_options(args)))
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    from kybernetes.apiserver.server import run
+
+    _setup_logging(args.verbose)
+    options = _apiserver_options(args)
+    ready = asyncio.Event()
+
+    async def main() -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(run(options, ready))
+            await ready.wait()
+            print(f"Kybernetes is ready. kubeconfig: {options.kubeconfig_path}  (try: kyb kubectl get all -A)",
+                  flush=True)
+
+    return _run(main())
+
+
+def cmd_kubectl(argv: list[str]) -> int:
+    data_dir = DEFAULT_DATA_DIR
+    if len(argv) >= 2 and argv[0] == "--data-dir":
+        data_dir, argv = Path(argv[1]), argv[2:]
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("kyb kubectl: kubectl is not on PATH", file=sys.stderr)
+        return 127
+    env = dict(os.environ)
+    env.setdefault("KUBECONFIG", str(data_dir / "kubeconfig.yaml"))
+    os.execve(kubectl, [kubectl, *argv], env)
+    return 0  # not reached
+
+
+def _not_yet(name: str) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        print(f"kyb {name}: not available yet", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "kubectl":
+        return cmd_kubectl(argv[1:])
+    parser = argparse.ArgumentParser(prog="kyb", description="Kybernetes: a small, real Kubernetes in Python")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("server", help="run a whole single-node cluster")
+    _add_apiserver_flags(p)
+    p.add_argument("--no-agent", action="store_true")
+    p.add_argument("--cleanup", action="store_true")
+    p.set_defaults(func=cmd_server)
+    p = sub.add_parser("apiserver", help="run the API server alone")
+    _add_apiserver_flags(p)
+    p.set_defaults(func=cmd_apiserver)
+    sub.add_parser("kubectl", help="the real kubectl with the cluster's kubeconfig")
+    for name in ("controller-manager", "scheduler", "agent", "image"):
+        sub.add_parser(name).set_defaults(func=_not_yet(name))
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

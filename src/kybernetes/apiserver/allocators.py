@@ -55,7 +55,7 @@ class IPAllocator:
     def allocate_next(self, path: str) -> str:
         base = int(self.cidr.network_address)
         size = self.cidr.num_addresses - 2
-        bands = [(self._static_band + 1, size), (1, self._static_band)]
+        bands = [(self._static_band + 1, size), (1, min(self._static_band, size))]
         for low, high in bands:
             span = high - low + 1
             if span <= 0:

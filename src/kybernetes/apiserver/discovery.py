@@ -6,6 +6,7 @@ Accept header asks for it; its Content-Type is what tells kubectl which shape it
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import platform
 from typing import Any
@@ -36,8 +37,6 @@ def version_info() -> dict[str, str]:
 
 def _storage_version_hash(res: Resource) -> str:
     digest = hashlib.sha256(f"{res.group}/{res.version}/{res.kind}".encode()).digest()
-    import base64
-
     return base64.b64encode(digest[:8]).decode()
 
 

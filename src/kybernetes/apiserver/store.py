@@ -362,7 +362,7 @@ class RestStore:
             if opts.dry_run:
                 return self.from_storage(res, new)
             meta = objects.meta(new)
-            if meta.get("deletionTimestamp") and not meta.get("finalizers") and \
+            if meta.get("deletionTimestamp") and not _pending_finalizers(res, new) and \
                     not meta.get("deletionGracePeriodSeconds"):
                 try:
                     deleted = await self.storage.delete(key, kv.mod_revision)
@@ -421,7 +421,7 @@ class RestStore:
             elif propagation == "Orphan" and "orphan" not in finalizers:
                 finalizers.append("orphan")
             grace = self._grace_period(res, old, options)
-            if finalizers or grace:
+            if finalizers or grace or _pending_finalizers(res, old):
                 deleting_since = nm.get("deletionTimestamp")
                 current_grace = int(nm.get("deletionGracePeriodSeconds") or 0)
                 if deleting_since and finalizers == list(nm.get("finalizers") or []) and grace >= current_grace:
@@ -472,6 +472,14 @@ class RestStore:
             grace = spec.get("terminationGracePeriodSeconds", 30)
         grace = int(grace)
         return max(grace, 0)
+
+
+def _pending_finalizers(res: Resource, obj: Obj) -> list[str]:
+    """Finalizers that hold a deletion: metadata.finalizers, and for namespaces also spec.finalizers."""
+    pending = list((obj.get("metadata") or {}).get("finalizers") or [])
+    if res.kind == "Namespace" and res.group == "":
+        pending += list((obj.get("spec") or {}).get("finalizers") or [])
+    return pending
 
 
 def _legacy_propagation(options: Obj) -> str:

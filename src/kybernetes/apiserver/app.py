@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
 
 from kybernetes.api import errors, openapi
 from kybernetes.api.registry import Registry
-from kybernetes.apiserver import certs, codec, discovery
+from kybernetes.apiserver import certs, discovery
 from kybernetes.apiserver.handlers import ResourceHandler
 from kybernetes.apiserver.presenting import json_response
 
@@ -72,15 +73,16 @@ class Routes:
     """Non-resource endpoints.  ``ready`` decides /readyz."""
 
     def __init__(self, registry: Registry, resources: ResourceHandler, server_address: str,
-                 ready: Callable[[], bool]) -> None:
+                 ready: Callable[[], bool], custom_schemas: dict[tuple[str, str, str], dict[str, Any]]) -> None:
         self.registry = registry
         self.resources = resources
         self.server_address = server_address
         self.ready = ready
-        self._openapi_cache: dict[tuple[object, ...], object] = {}
+        self.custom_schemas = custom_schemas  # (group, version, kind) → a CRD's openAPIV3Schema
 
     def install(self, app: web.Application) -> None:
         app.router.add_get("/version", self.version)
+        app.router.add_get("/version/", self.version)
         for path in ("/healthz", "/livez"):
             app.router.add_get(path, self.healthz)
         app.router.add_get("/readyz", self.readyz)
@@ -140,50 +142,31 @@ class Routes:
             raise errors.path_not_found()
         return json_response(doc)
 
-    def _cached(self, key: tuple[str, ...], build: Callable[[], object]) -> object:
-        """OpenAPI documents are costly to build; keep them until the registry changes (a CRD)."""
-        stamp = (self.registry.generation, *key)
-        if stamp not in self._openapi_cache:
-            if len(self._openapi_cache) > 64:
-                self._openapi_cache.clear()
-            self._openapi_cache[stamp] = build()
-        return self._openapi_cache[stamp]
-
     async def openapi_v2(self, request: web.Request) -> web.StreamResponse:
-        body = self._cached(("v2",), lambda: openapi.v2_protobuf(self.registry))
-        assert isinstance(body, bytes)
-        return web.Response(body=body, headers={
-            "Content-Type": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+        # kubectl 1.27 rejects its own Accept type echoed back; upstream answers octet-stream
+        body = openapi.v2_protobuf(self.registry, self.custom_schemas)
+        return web.Response(body=body, content_type="application/octet-stream")
 
     async def openapi_v3_index(self, request: web.Request) -> web.StreamResponse:
-        doc = self._cached(("v3",), lambda: codec.dumps(openapi.v3_index(self.registry)))
-        assert isinstance(doc, bytes)
-        return web.Response(body=doc, content_type="application/json")
+        return json_response(openapi.v3_index(self.registry, self.custom_schemas))
 
     async def openapi_v3(self, request: web.Request) -> web.StreamResponse:
-        path = request.match_info["path"]
-        parts = path.split("/")
+        parts = request.match_info["path"].split("/")
         if parts[0] == "api" and len(parts) == 2:
             group, version = "", parts[1]
         elif parts[0] == "apis" and len(parts) == 3:
             group, version = parts[1], parts[2]
         else:
             raise errors.path_not_found()
-        doc = self._cached(("v3", group, version), lambda: _maybe_dumps(openapi.v3_document(self.registry, group,
-                                                                                            version)))
+        doc = openapi.v3_document_bytes(self.registry, group, version, self.custom_schemas)
         if doc is None:
             raise errors.path_not_found()
-        assert isinstance(doc, bytes)
         response = web.Response(body=doc, content_type="application/json")
         if request.query.get("hash"):
             response.headers["Cache-Control"] = "public, immutable"
             response.headers["Etag"] = f'"{request.query["hash"]}"'
             response.headers["Expires"] = "Thu, 01 Jan 2099 00:00:00 GMT"
         return response
-
-
-def _maybe_dumps(doc: object) -> bytes | None:
-    return None if doc is None else codec.dumps(doc)
 
 
 def build_app(routes: Routes) -> web.Application:

@@ -27,6 +27,12 @@ async def list_all(store: RestStore, registry: Registry, group: str, plural: str
 
 async def _create_if_missing(store: RestStore, res: Resource, namespace: str, obj: Obj) -> None:
     try:
+        await store.get(res, namespace, obj["metadata"]["name"])
+        return
+    except errors.StatusError as exc:
+        if exc.code != 404:
+            raise
+    try:
         await store.create(res, namespace, obj, WriteOptions(field_manager="kube-apiserver"))
     except errors.StatusError as exc:
         if exc.code != 409:

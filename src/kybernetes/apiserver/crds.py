@@ -60,6 +60,16 @@ def printer_columns(crd: Obj) -> dict[str, list[Obj]]:
             for v in (crd.get("spec") or {}).get("versions") or []}
 
 
+def version_schemas(crd: Obj) -> dict[str, Obj]:
+    """openAPIV3Schema per version name (versions without a schema are left out)."""
+    out: dict[str, Obj] = {}
+    for v in (crd.get("spec") or {}).get("versions") or []:
+        schema = (v.get("schema") or {}).get("openAPIV3Schema")
+        if isinstance(schema, dict):
+            out[v["name"]] = schema
+    return out
+
+
 def has_status(crd: Obj, version: str) -> bool:
     for v in (crd.get("spec") or {}).get("versions") or []:
         if v.get("name") == version:

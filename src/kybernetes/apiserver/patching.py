@@ -18,27 +18,20 @@ def type_def(res: Resource) -> schema.TypeDef | None:
     return schema.definition_for_gvk(res.group, res.version, res.kind)
 
 
-def field_problems(res: Resource, value: Obj, raw: bytes, media_type: str) -> list[str]:
-    """Unknown and duplicate fields in a write body, as upstream words them."""
-    problems: list[str] = []
-    if media_type in (codec.JSON, codec.YAML, codec.APPLY_PATCH_YAML, codec.MERGE_PATCH, codec.STRATEGIC_PATCH):
-        problems += [f'duplicate field "{f}"' for f in fieldvalidation.duplicate_fields(raw, media_type)]
-    td = type_def(res)
-    if td is not None:
-        problems += [f'unknown field "{f}"' for f in fieldvalidation.unknown_fields(value, td.name)]
-    return problems
-
-
 def check_fields(res: Resource, body: Body, validation: str, warnings: list[str]) -> None:
-    """Strict → 400 ``strict decoding error: …``; Warn → Warning headers; Ignore → nothing."""
+    """Strict → 400 ``… strict decoding error: unknown field "spec.foo"``; Warn → Warning headers; Ignore → nothing."""
     if validation == "Ignore":
         return
-    problems = field_problems(res, body.value, body.raw, body.media_type)
-    if not problems:
+    duplicates: list[str] = []
+    if body.raw and body.media_type != codec.PROTOBUF:
+        duplicates = fieldvalidation.duplicate_fields(body.raw, body.media_type)
+    td = type_def(res)
+    unknown = fieldvalidation.unknown_fields(body.value, td.name) if td is not None else []
+    if not unknown and not duplicates:
         return
     if validation == "Strict":
-        raise errors.bad_request("strict decoding error: " + ", ".join(problems))
-    warnings.extend(problems)
+        raise fieldvalidation.strict_error(res.kind, res.version, unknown, duplicates)
+    warnings.extend(fieldvalidation.warnings(unknown, duplicates))
 
 
 def _apply_to(res: Resource, body: Body, params: QueryParams) -> patch.PatchFn:
@@ -89,8 +82,11 @@ async def _server_side_apply(store: RestStore, res: Resource, info: RequestInfo,
     td = type_def(res)
     manager = params.field_manager
 
+    ignored = () if opts.subresource == "status" else (("status",),)
+
     async def compute(current: Obj) -> Obj:
-        return patch.server_side_apply(current, applied, manager, params.force, td)
+        return patch.apply(current, applied, manager, params.force, td, subresource=opts.subresource,
+                           ignored_fields=ignored)
 
     apply_opts = WriteOptions(dry_run=opts.dry_run, subresource=opts.subresource, warnings=opts.warnings)
     try:
@@ -98,6 +94,6 @@ async def _server_side_apply(store: RestStore, res: Resource, info: RequestInfo,
     except errors.StatusError as exc:
         if exc.code != 404:
             raise
-    created = patch.server_side_apply(None, applied, manager, params.force, td)
+    created = patch.apply(None, applied, manager, params.force, td, ignored_fields=ignored)
     created.setdefault("metadata", {})["name"] = info.name
     return await store.create(res, info.namespace, created, apply_opts), True

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from kybernetes.api import patch, schema
 from kybernetes.api.registry import Registry, Resource
+from kybernetes.api.strategies import generic_strategy
 from kybernetes.apiserver import bootstrap, certs, crds, kubeconfig
 from kybernetes.apiserver.admission import Admission
 from kybernetes.apiserver.app import Routes, build_app
@@ -51,9 +52,10 @@ async def open_storage(options: Options) -> Storage:
     raise SystemExit(f"unsupported --datastore {options.datastore!r} (supported: sqlite)")
 
 
-def _track_fields(res: Resource, old: Obj | None, new: Obj, manager: str, operation: str) -> Obj:
+def _track_fields(res: Resource, old: Obj | None, new: Obj, manager: str, subresource: str) -> Obj:
     td = None if res.is_custom else schema.definition_for_gvk(res.group, res.version, res.kind)
-    return patch.track_update(old, new, manager, operation, td)
+    ignored = () if subresource == "status" else (("status",),)
+    return patch.track_update(old, new, manager, "Update", td, subresource=subresource, ignored_fields=ignored)
 
 
 class APIServer:
@@ -68,15 +70,23 @@ class APIServer:
         self.store = RestStore(storage, self.admission, track_fields=_track_fields)
         self.caches = WatchCaches(storage)
         self.handler = ResourceHandler(self.registry, self.store, self.caches, self.presenter)
+        self.custom_schemas: dict[tuple[str, str, str], Obj] = {}
         self._ready = False
 
     async def _crd_changed(self, crd: Obj | None, old: Obj | None) -> None:
+        for res in crds.resources_from_crd(old or {}):
+            self.custom_schemas.pop((res.group, res.version, res.kind), None)
         resources = crds.apply_crd(self.registry, crd, old)
         if crd is None:
             return
         columns = crds.printer_columns(crd)
+        schemas = crds.version_schemas(crd)
         for res in resources:
             self.presenter.custom_columns[(res.group, res.version, res.plural)] = columns.get(res.version, [])
+            if res.version in schemas:
+                self.custom_schemas[(res.group, res.version, res.kind)] = schemas[res.version]
+            self.store.set_custom_strategy(res.group, res.kind,
+                                           generic_strategy(crds.has_status(crd, res.version)))
 
     async def prepare(self) -> None:
         """Load what the store already holds (CRDs, allocations) and create the bootstrap objects."""
@@ -88,7 +98,7 @@ class APIServer:
 
     def app(self) -> web.Application:
         address = f"{self.options.bind_address}:{self.options.https_port}"
-        routes = Routes(self.registry, self.handler, address, lambda: self._ready)
+        routes = Routes(self.registry, self.handler, address, lambda: self._ready, self.custom_schemas)
         return build_app(routes)
 
     def mark_ready(self) -> None:

@@ -93,7 +93,8 @@ class ListPage:
     remaining: int | None = None
 
 
-Tracker = Callable[[Obj | None, Obj, str, str], Obj]  # (old, new, manager, operation) -> new with managedFields
+# (resource, old, new, manager, subresource) -> new with managedFields updated for an Update operation
+Tracker = Callable[[Resource, Obj | None, Obj, str, str], Obj]
 
 
 def _conflict_on_stale(res: Resource, name: str) -> errors.StatusError:
@@ -103,8 +104,7 @@ def _conflict_on_stale(res: Resource, name: str) -> errors.StatusError:
 class RestStore:
     """Generic verbs over one Storage for every resource of a registry."""
 
-    def __init__(self, storage: Storage, hooks: Hooks | None = None,
-                 track_fields: Callable[[Resource, Obj | None, Obj, str, str], Obj] | None = None) -> None:
+    def __init__(self, storage: Storage, hooks: Hooks | None = None, track_fields: Tracker | None = None) -> None:
         self.storage = storage
         self.hooks: Hooks = hooks or NoHooks()
         self._track_fields = track_fields
@@ -142,10 +142,10 @@ class RestStore:
     def decode(self, res: Resource, kv: KeyValue) -> Obj:
         return self.from_storage(res, objects.decode_from_store(kv))
 
-    def _track(self, res: Resource, old: Obj | None, new: Obj, manager: str, operation: str) -> Obj:
+    def _track(self, res: Resource, old: Obj | None, new: Obj, manager: str, subresource: str) -> Obj:
         if self._track_fields is None or not manager:
             return new
-        return self._track_fields(res, old, new, manager, operation)
+        return self._track_fields(res, old, new, manager, subresource)
 
     # -- get / list ----------------------------------------------------------------------------------------
 
@@ -249,7 +249,7 @@ class RestStore:
             if field_errors:
                 raise errors.invalid(res.kind, res.group, meta["name"], field_errors)
             opts.warnings.extend(strategy.warnings(stored))
-            stored = self._track(res, None, stored, opts.field_manager, "Update")
+            stored = self._track(res, None, stored, opts.field_manager, "")
             if opts.dry_run:
                 return self.from_storage(res, objects.deepcopy(stored))
             key = res.key(namespace, meta["name"])
@@ -354,8 +354,7 @@ class RestStore:
             if field_errors:
                 raise errors.invalid(res.kind, res.group, name, field_errors)
             opts.warnings.extend(strategy.warnings(new))
-            operation = "Update"
-            new = self._track(res, old_stored, new, opts.field_manager, operation)
+            new = self._track(res, old_stored, new, opts.field_manager, opts.subresource)
             objects.meta(new)["resourceVersion"] = old_stored["metadata"]["resourceVersion"]
             if objects.same_ignoring_bookkeeping(new, old_stored):
                 return old_served

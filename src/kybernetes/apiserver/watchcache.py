@@ -29,7 +29,7 @@ class WatcherOverflow(Exception):
     """The watcher fell too far behind and was dropped."""
 
 
-@dataclass
+@dataclass(eq=False)
 class _Watcher:
     queue: asyncio.Queue[Event | None]
     after: int  # deliver only events with revision > after
@@ -68,9 +68,10 @@ class WatchCache:
         self._ready.set()
         while True:
             try:
-                async for event in self.storage.watch(self.prefix, rev):
-                    rev = event.kv.mod_revision
-                    self._dispatch(event)
+                async with contextlib.aclosing(self.storage.watch(self.prefix, rev)) as stream:  # type: ignore[type-var]
+                    async for event in stream:
+                        rev = event.kv.mod_revision
+                        self._dispatch(event)
                 return
             except CompactedError:
                 # we fell behind compaction: start over from now; watchers must re-list

@@ -57,6 +57,14 @@ class UnavailableError(StorageError):
     """The backend cannot serve right now (HTTP 503/500)."""
 
 
+class WatchOverflowError(UnavailableError):
+    """A watcher fell too far behind and its watch was ended; the caller re-lists and watches again."""
+
+
+class FutureRevisionError(StorageError):
+    """A read asked for a revision newer than the store's newest (upstream: "Too large resource version")."""
+
+
 @dataclass(frozen=True, slots=True)
 class KeyValue:
     key: str

@@ -36,6 +36,8 @@ class FieldDef:
     list_map_keys: tuple[str, ...] = ()  # x-kubernetes-list-map-keys
     map_type: str = ""  # x-kubernetes-map-type: atomic, granular
     required: bool = False
+    pointer: bool = False  # protobuf: a Go pointer scalar, so a zero value on the wire is an explicit value
+    via: int = 0  # protobuf: number of the embedded (Go inline) message carrying this field; 0: direct
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class TypeDef:
     fields: dict[str, FieldDef] = field(default_factory=dict)
     gvks: tuple[tuple[str, str, str], ...] = ()  # (group, version, kind) this type is served as
     map_type: str = ""  # x-kubernetes-map-type of the struct itself (atomic structs are replaced whole)
+    has_proto: bool = True  # False when upstream defines no protobuf message for the type
 
 
 from kybernetes.api.schema.table import all_types, definition, definition_for_gvk  # noqa: E402

@@ -1,0 +1,271 @@
+"""Typed walks over JSON values for server-side apply: field sets, merge, compare, removal.
+
+The semantics follow upstream's structured-merge-diff:
+
+* **field set** of an applied configuration: every leaf (scalar, atomic struct/map/list, ``null``, ``{}``),
+  every item of a keyed or set-like list, and every entry of a map (entries are not declared struct fields);
+* **merge** (live ⊕ config): objects merge key by key, keyed/set lists merge item by item (config order wins
+  for shared items, live-only items keep their place), everything else is replaced by the config;
+* **compare** (old → new): leaves are added/modified/removed; an object or list item that appears or
+  disappears is itself added/removed;
+* **remove**: drop the fields and list items of a set, dropping objects and lists emptied by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kybernetes.api.patch import fieldpath as fp
+from kybernetes.api.patch.fieldpath import FieldSet, Path
+from kybernetes.api.patch.shape import LIST, MAP, STRUCT, UNTYPED, Schema, Shape
+
+
+class _Missing:
+    """The absence of a value (distinct from JSON ``null``)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+# Defaults of list-map key fields that upstream's schema declares (an item may omit them).
+_KEY_DEFAULTS: dict[str, Any] = {"protocol": "TCP"}
+
+
+@dataclass
+class Comparison:
+    added: set[Path] = field(default_factory=set)
+    modified: set[Path] = field(default_factory=set)
+    removed: set[Path] = field(default_factory=set)
+
+    def is_same(self) -> bool:
+        return not (self.added or self.modified or self.removed)
+
+    def exclude(self, prefixes: list[Path]) -> Comparison:
+        """Drop every path at or below ``prefixes`` (upstream ``ExcludeFields``)."""
+        return Comparison(*(set(fp.recursive_difference(frozenset(s), prefixes))
+                            for s in (self.added, self.modified, self.removed)))
+
+
+def _is_object(shape: Shape) -> bool:
+    return (shape.kind in (STRUCT, MAP) and not shape.atomic) or shape.kind == UNTYPED
+
+
+def _is_granular_list(shape: Shape) -> bool:
+    return shape.kind == LIST and not shape.atomic
+
+
+class Typed:
+    """Walks values of a given :class:`Shape`; ``schema`` resolves child shapes."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+
+    # --- list items -----------------------------------------------------------------------------------------
+
+    def item_element(self, shape: Shape, item: Any, index: int) -> str:
+        if shape.list_type == "set":
+            return fp.value_element(item)
+        if shape.list_type == "map" and shape.keys and isinstance(item, dict):
+            keys = {}
+            for key in shape.keys:
+                if key in item:
+                    keys[key] = item[key]
+                elif key in _KEY_DEFAULTS:
+                    keys[key] = _KEY_DEFAULTS[key]
+            if keys:
+                return fp.key_element(keys)
+        return fp.index_element(index)
+
+    def _index(self, shape: Shape, items: list[Any]) -> tuple[list[str], dict[str, Any]]:
+        order: list[str] = []
+        by_element: dict[str, Any] = {}
+        for i, item in enumerate(items):
+            element = self.item_element(shape, item, i)
+            if element in by_element:
+                continue
+            by_element[element] = item
+            order.append(element)
+        return order, by_element
+
+    # --- field sets -----------------------------------------------------------------------------------------
+
+    def field_set(self, value: Any, shape: Shape) -> FieldSet:
+        out: set[Path] = set()
+        self._field_set(value, shape, (), out)
+        return frozenset(out)
+
+    def _field_set(self, value: Any, shape: Shape, path: Path, out: set[Path]) -> None:
+        if isinstance(value, dict) and _is_object(shape):
+            for key, child_value in value.items():
+                child, declared = self.schema.child(shape, key)
+                child_path = (*path, fp.field(key))
+                self._field_set(child_value, child, child_path, out)
+                if child_value is None or child_value == {} or not declared:
+                    out.add(child_path)
+        elif isinstance(value, list) and _is_granular_list(shape):
+            item_shape = Schema.item(shape)
+            for i, item in enumerate(value):
+                item_path = (*path, self.item_element(shape, item, i))
+                self._field_set(item, item_shape, item_path, out)
+                out.add(item_path)
+        elif path:
+            out.add(path)
+
+    # --- merge ----------------------------------------------------------------------------------------------
+
+    def merge(self, lhs: Any, rhs: Any, shape: Shape) -> Any:
+        """``lhs`` with ``rhs`` merged in; returns new containers where it merges (leaves are shared)."""
+        if rhs is MISSING:
+            return lhs
+        if lhs is MISSING:
+            return rhs
+        if isinstance(lhs, dict) and isinstance(rhs, dict) and _is_object(shape) and (lhs or rhs):
+            out: dict[str, Any] = {}
+            for key, value in lhs.items():
+                if key in rhs:
+                    merged = self.merge(value, rhs[key], self.schema.child(shape, key)[0])
+                    if merged is not None:
+                        out[key] = merged
+                else:
+                    out[key] = value
+            for key, value in rhs.items():
+                if key not in lhs and value is not None:
+                    out[key] = value
+            return out
+        if isinstance(lhs, list) and isinstance(rhs, list) and _is_granular_list(shape) and (lhs or rhs):
+            return self._merge_list(lhs, rhs, shape)
+        return rhs
+
+    def _merge_list(self, lhs: list[Any], rhs: list[Any], shape: Shape) -> list[Any]:
+        item_shape = Schema.item(shape)
+        l_order, l_items = self._index(shape, lhs)
+        r_order, r_items = self._index(shape, rhs)
+        shared = [e for e in r_order if e in l_items]
+        next_shared = shared.pop(0) if shared else None
+        out: list[Any] = []
+        li = ri = 0
+        while li < len(l_order) or ri < len(r_order):
+            if li < len(l_order) and ri < len(r_order):
+                element = l_order[li]
+                if element == r_order[ri]:
+                    out.append(self.merge(l_items[element], r_items[element], item_shape))
+                    li += 1
+                    ri += 1
+                    next_shared = shared.pop(0) if shared else None
+                    continue
+                if element in r_items and next_shared is not None and next_shared != element:
+                    li += 1
+                    continue
+            if li < len(l_order) and l_order[li] not in r_items:
+                out.append(l_items[l_order[li]])
+                li += 1
+                continue
+            if ri < len(r_order):
+                element = r_order[ri]
+                out.append(self.merge(l_items.get(element, MISSING), r_items[element], item_shape))
+                ri += 1
+                if next_shared is not None and next_shared == element:
+                    next_shared = shared.pop(0) if shared else None
+                continue
+            li += 1  # a live item already merged: nothing left to take from it
+        return out
+
+    # --- compare --------------------------------------------------------------------------------------------
+
+    def compare(self, lhs: Any, rhs: Any, shape: Shape, *, creating: bool = False) -> Comparison:
+        """What changed from ``lhs`` to ``rhs``.  ``creating``: ``lhs`` is a new (empty) object, and like
+        upstream's zero-valued Go structs, appearing struct fields are not themselves recorded as added."""
+        result = Comparison()
+        self._compare(lhs, rhs, shape, (), result, creating, False)
+        return result
+
+    def _compare(self, lhs: Any, rhs: Any, shape: Shape, path: Path, acc: Comparison, creating: bool,
+                 struct_field: bool) -> None:
+        if lhs is MISSING and rhs is MISSING:
+            return
+        present = [v for v in (lhs, rhs) if v is not MISSING]
+        if _is_object(shape) and all(isinstance(v, dict) for v in present) and any(present):
+            keys = list(lhs) if isinstance(lhs, dict) else []
+            keys += [k for k in (rhs if isinstance(rhs, dict) else {}) if k not in keys]
+            for key in keys:
+                child, declared = self.schema.child(shape, key)
+                self._compare(lhs.get(key, MISSING) if isinstance(lhs, dict) else MISSING,
+                              rhs.get(key, MISSING) if isinstance(rhs, dict) else MISSING,
+                              child, (*path, fp.field(key)), acc, creating, declared and child.kind == STRUCT)
+        elif _is_granular_list(shape) and all(isinstance(v, list) for v in present) and any(present):
+            item_shape = Schema.item(shape)
+            l_order, l_items = self._index(shape, lhs if isinstance(lhs, list) else [])
+            r_order, r_items = self._index(shape, rhs if isinstance(rhs, list) else [])
+            for element in l_order + [e for e in r_order if e not in l_items]:
+                self._compare(l_items.get(element, MISSING), r_items.get(element, MISSING), item_shape,
+                              (*path, element), acc, creating, False)
+        else:
+            if not path:
+                return
+            if lhs is MISSING:
+                acc.added.add(path)
+            elif rhs is MISSING:
+                acc.removed.add(path)
+            elif lhs != rhs or type(lhs) is not type(rhs):
+                acc.modified.add(path)
+            return
+        if path:
+            if lhs is MISSING and not (creating and struct_field):
+                acc.added.add(path)
+            elif rhs is MISSING:
+                acc.removed.add(path)
+
+    # --- removal --------------------------------------------------------------------------------------------
+
+    def remove(self, value: Any, paths: FieldSet, shape: Shape) -> Any:
+        """``value`` without the fields/items in ``paths``; MISSING when nothing is left of a container."""
+        if not paths:
+            return value
+        if isinstance(value, dict) and _is_object(shape):
+            out: dict[str, Any] = {}
+            for key, child_value in value.items():
+                element = fp.field(key)
+                if (element,) in paths:
+                    continue
+                sub = fp.with_prefix(paths, element)
+                if sub:
+                    child_value = self.remove(child_value, sub, self.schema.child(shape, key)[0])
+                    if child_value is MISSING:
+                        continue
+                out[key] = child_value
+            return out if out else MISSING
+        if isinstance(value, list) and _is_granular_list(shape):
+            item_shape = Schema.item(shape)
+            items: list[Any] = []
+            for i, item in enumerate(value):
+                element = self.item_element(shape, item, i)
+                if (element,) in paths:
+                    continue
+                sub = fp.with_prefix(paths, element)
+                if sub:
+                    item = self.remove(item, sub, item_shape)
+                    if item is MISSING:
+                        continue
+                items.append(item)
+            return items if items else MISSING
+        return value
+
+    # --- named fields ---------------------------------------------------------------------------------------
+
+    def with_named_parents(self, paths: FieldSet, root: Shape) -> FieldSet:
+        """``paths`` plus every ancestor that is a declared struct field (upstream
+        ``EnsureNamedFieldsAreMembers``): owning ``.spec.replicas`` also claims ``.spec``."""
+        out = set(paths)
+        for path in paths:
+            shape = root
+            for i, element in enumerate(path[:-1]):
+                if element.startswith("f:"):
+                    shape, declared = self.schema.child(shape, element[2:])
+                    if declared:
+                        out.add(path[: i + 1])
+                else:
+                    shape = Schema.item(shape)
+        return frozenset(out)

@@ -158,7 +158,8 @@ def test_scale_autoscale_expose_label_annotate_set_image(kubectl) -> None:  # ty
 
     assert kubectl("label", "deploy", "web", "tier=front").stdout.strip() == "deployment.apps/web labeled"
     # the wording is kubectl's own (client side): some versions print "annotate"
-    assert re.fullmatch(r"deployment.apps/web annotated?", kubectl("annotate", "deploy", "web", "note=hi").stdout.strip())
+    annotated = kubectl("annotate", "deploy", "web", "note=hi").stdout.strip()
+    assert re.fullmatch(r"deployment.apps/web annotated?", annotated)
     out = kubectl("set", "image", "deployment/web", "nginx=nginx:1.27")
     assert out.stdout.strip() == "deployment.apps/web image updated"
     obj = json.loads(kubectl("get", "deploy", "web", "-o", "json").stdout)

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 import yaml
 
-from kybernetes.api import errors, protobuf
+from kybernetes.api import errors
+from kybernetes.api.protobuf import decode_request
 
 MAX_BODY = 3 * 1024 * 1024
 
@@ -85,7 +86,7 @@ def decode_object(raw: bytes, content_type: str | None) -> Body:
     elif mt in (YAML, "application/x-yaml", "text/yaml"):
         value = _yaml_load(raw)
     elif mt == PROTOBUF:
-        value = protobuf.decode_request(raw)
+        value = decode_request(raw)
     else:
         raise errors.unsupported_media_type(mt)
     if not isinstance(value, dict):
@@ -126,7 +127,7 @@ def decode_options(raw: bytes, content_type: str | None) -> dict[str, Any]:
         return {}
     mt = media_type(content_type) or JSON
     if mt == PROTOBUF:
-        value: Any = protobuf.decode_request(raw)
+        value: Any = decode_request(raw)
     elif mt in (YAML, "application/x-yaml"):
         value = _yaml_load(raw)
     else:
@@ -162,9 +163,9 @@ def parse_accept(header: str | None) -> Accept:
         as_ = params.get("as", "")
         if as_ == "Table" and params.get("g") == "meta.k8s.io" and mt in (JSON, "*/*"):
             return Accept(table=True, table_version=params.get("v", "v1"))
-        if as_ in ("PartialObjectMetadata", "PartialObjectMetadataList") and params.get("g") == "meta.k8s.io":
-            if mt in (JSON, PROTOBUF):
-                return Accept(partial_metadata=True)
+        partial = as_ in ("PartialObjectMetadata", "PartialObjectMetadataList")
+        if partial and params.get("g") == "meta.k8s.io" and mt in (JSON, PROTOBUF):
+            return Accept(partial_metadata=True)
         if not as_ and mt in (JSON, "*/*", "application/*", YAML, PROTOBUF):
             return Accept()
     return Accept()

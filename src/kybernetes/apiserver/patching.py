@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kybernetes.api import errors, fieldvalidation, patch, schema
 from kybernetes.api.registry import Resource
 from kybernetes.apiserver import codec
@@ -34,7 +36,7 @@ def check_fields(res: Resource, body: Body, validation: str, warnings: list[str]
     warnings.extend(fieldvalidation.warnings(unknown, duplicates))
 
 
-def _apply_to(res: Resource, body: Body, params: QueryParams) -> patch.PatchFn:
+def _apply_to(res: Resource, body: Body, params: QueryParams) -> Callable[[Obj], Obj]:
     td = type_def(res)
     media = body.media_type
     if media == codec.JSON_PATCH:

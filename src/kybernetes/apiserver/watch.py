@@ -24,8 +24,8 @@ from kybernetes.apiserver.objects import Obj
 from kybernetes.apiserver.params import QueryParams
 from kybernetes.apiserver.presenting import partial_metadata
 from kybernetes.apiserver.requestinfo import RequestInfo
-from kybernetes.apiserver.watchcache import TIMEOUT, WatcherOverflow
-from kybernetes.storage.interface import CompactedError, EventType
+from kybernetes.apiserver.watchcache import WatcherOverflow
+from kybernetes.storage.interface import CompactedError, Event, EventType
 
 if TYPE_CHECKING:
     from kybernetes.apiserver.handlers import ResourceHandler
@@ -128,12 +128,11 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
                 break
             if event is None:
                 break
-            if event is TIMEOUT:
+            if not isinstance(event, Event):
                 if params.allow_watch_bookmarks and time.monotonic() >= next_bookmark:
                     await response.write(_bookmark(res, max(last_rv, cache.revision)))
                     next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
                 continue
-            assert not isinstance(event, type(TIMEOUT))
             last_rv = event.kv.mod_revision
             if not event.kv.key.startswith(key_prefix):
                 continue

@@ -126,7 +126,7 @@ class Subscription:
     """The events of one client watch.  ``get`` returns the next event, None at the end of the stream, or
     raises CompactedError (the revision is gone: 410) or WatcherOverflow (the client was too slow)."""
 
-    async def get(self, timeout: float) -> Event | None | _Timeout:
+    async def get(self, wait: float) -> Event | _Timeout | None:
         raise NotImplementedError
 
     async def close(self) -> None:
@@ -145,9 +145,9 @@ class _CachedSubscription(Subscription):
         self._cache = cache
         self._w = watcher
 
-    async def get(self, timeout: float) -> Event | None | _Timeout:
+    async def get(self, wait: float) -> Event | _Timeout | None:
         try:
-            item = await asyncio.wait_for(self._w.queue.get(), timeout)
+            item = await asyncio.wait_for(self._w.queue.get(), wait)
         except TimeoutError:
             return TIMEOUT
         if item is None and self._w.overflowed:
@@ -162,7 +162,7 @@ class _DirectSubscription(Subscription):
     """A watch older than the cache's ring: straight from the store, pumped by a task into a queue."""
 
     def __init__(self, storage: Storage, prefix: str, after: int) -> None:
-        self._queue: asyncio.Queue[Event | None | BaseException] = asyncio.Queue(WATCHER_QUEUE)
+        self._queue: asyncio.Queue[Event | BaseException | None] = asyncio.Queue(WATCHER_QUEUE)
         self._task = asyncio.get_running_loop().create_task(self._pump(storage, prefix, after))
 
     async def _pump(self, storage: Storage, prefix: str, after: int) -> None:
@@ -178,9 +178,9 @@ class _DirectSubscription(Subscription):
             if aclose is not None:
                 await aclose()
 
-    async def get(self, timeout: float) -> Event | None | _Timeout:
+    async def get(self, wait: float) -> Event | _Timeout | None:
         try:
-            item = await asyncio.wait_for(self._queue.get(), timeout)
+            item = await asyncio.wait_for(self._queue.get(), wait)
         except TimeoutError:
             return TIMEOUT
         if isinstance(item, BaseException):

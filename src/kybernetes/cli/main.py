@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -39,11 +40,8 @@ def _run(main: Coroutine[Any, Any, None]) -> int:
             loop.add_signal_handler(sig, task.cancel)
         await main
 
-    with runner:
-        try:
-            runner.run(supervised())
-        except asyncio.CancelledError:
-            pass
+    with runner, contextlib.suppress(asyncio.CancelledError):
+        runner.run(supervised())
     return 0
 
 

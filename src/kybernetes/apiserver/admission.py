@@ -33,6 +33,8 @@ class Admission:
         self.ips = IPAllocator()
         self.ports = PortAllocator()
         self._on_crd_change = on_crd_change
+        # namespace name → terminating; kept current by after_write (the API server is the only writer)
+        self._namespaces: dict[str, bool] = {}
 
     # -- store hooks ---------------------------------------------------------------------------------------
 
@@ -53,7 +55,9 @@ class Admission:
             accept_crd(new)
 
     async def after_write(self, res: Resource, obj: Obj | None, old: Obj | None) -> None:
-        if _is(res, "", "Service"):
+        if _is(res, "", "Namespace"):
+            self._remember_namespace(obj, old)
+        elif _is(res, "", "Service"):
             for ip in _service_ips(old) - _service_ips(obj):
                 self.ips.release(ip)
             for port in _service_ports(old) - _service_ports(obj):
@@ -150,16 +154,26 @@ class Admission:
 
     # -- namespaces ----------------------------------------------------------------------------------------
 
+    def _remember_namespace(self, obj: Obj | None, old: Obj | None) -> None:
+        if obj is None:
+            self._namespaces.pop(((old or {}).get("metadata") or {}).get("name", ""), None)
+            return
+        meta = obj.get("metadata") or {}
+        self._namespaces[meta.get("name", "")] = bool(meta.get("deletionTimestamp"))
+
     async def _namespace_lifecycle(self, res: Resource, obj: Obj) -> None:
         ns = (obj.get("metadata") or {}).get("namespace", "")
-        try:
-            kv = await self.storage.get(_NAMESPACES.key("", ns))
-        except KeyNotFoundError:
-            raise errors.not_found("namespaces", "", ns) from None
+        terminating = self._namespaces.get(ns)
+        if terminating is None:
+            try:
+                kv = await self.storage.get(_NAMESPACES.key("", ns))
+            except KeyNotFoundError:
+                raise errors.not_found("namespaces", "", ns) from None
+            self._remember_namespace(objects.decode_from_store(kv), None)
+            terminating = self._namespaces.get(ns, False)
         if (res.group, res.kind) in _TERMINATING_EXEMPT:
             return
-        namespace = objects.decode_from_store(kv)
-        if (namespace.get("metadata") or {}).get("deletionTimestamp"):
+        if terminating:
             name = (obj.get("metadata") or {}).get("name", "")
             raise errors.forbidden(res.plural, res.group, name,
                                    f"unable to create new content in namespace {ns} because it is being terminated")

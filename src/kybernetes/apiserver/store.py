@@ -42,6 +42,8 @@ GENERATION_KINDS = frozenset({
 CREATE_ON_UPDATE = frozenset({("", "Event"), ("events.k8s.io", "Event"), ("coordination.k8s.io", "Lease"),
                               ("", "Endpoints"), ("discovery.k8s.io", "EndpointSlice")})
 MAX_CONFLICT_RETRIES = 16
+# subresources whose handler computes the new object itself, bypassing the kind's update rules
+SERVER_SIDE_CHANGES = frozenset({"binding"})
 
 
 class Hooks(Protocol):
@@ -260,9 +262,9 @@ class RestStore:
         except BaseException:
             await self.hooks.rollback_create(res, stored)
             raise
-        created = self.decode(res, kv)
-        await self.hooks.after_write(res, created, None)
-        return created
+        objects.meta(stored)["resourceVersion"] = str(kv.mod_revision)
+        await self.hooks.after_write(res, stored, None)
+        return self.from_storage(res, stored)
 
     @staticmethod
     def _check_type(res: Resource, obj: Obj) -> None:
@@ -340,7 +342,9 @@ class RestStore:
             self._check_type(res, new_served)
             new = self.to_storage(res, new_served)
             self._carry_metadata(new, old_stored)
-            if opts.subresource == "status":
+            if opts.subresource in SERVER_SIDE_CHANGES:
+                field_errors = []  # the subresource handler made a checked change (binding: spec.nodeName)
+            elif opts.subresource == "status":
                 strategy.prepare_for_status_update(new, old_stored)
                 strategy.default(new)
                 field_errors = strategy.validate_status_update(new, old_stored)

@@ -14,7 +14,6 @@ from kybernetes.apiserver.objects import Obj
 from kybernetes.apiserver.params import QueryParams
 from kybernetes.apiserver.presenting import json_response
 from kybernetes.apiserver.requestinfo import RequestInfo
-from kybernetes.apiserver.store import WriteOptions
 
 if TYPE_CHECKING:
     from kybernetes.apiserver.handlers import ResourceHandler
@@ -156,10 +155,7 @@ async def _bind(handler: ResourceHandler, request: web.Request, res: Resource, i
                                                      "lastTransitionTime": objects.rfc3339()})
         return pod
 
-    opts = handler.write_options(params)
-    opts.subresource = "binding"
-    await handler.store.patch(res, info.namespace, info.name, assign, WriteOptions(
-        dry_run=params.dry_run, field_manager=params.default_manager))
+    await handler.store.patch(res, info.namespace, info.name, assign, handler.write_options(params, "binding"))
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                          201)
 

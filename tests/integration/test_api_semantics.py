@@ -252,3 +252,30 @@ def test_watch_timeout_ends_the_stream(api: Api) -> None:
                              until=1, timeout=10)
     assert events == []
     assert time.monotonic() - started < 5
+
+
+def test_compacted_history_gives_410(tmp_path: Any) -> None:
+    from harness import ApiServer
+
+    server = ApiServer(tmp_path / "data", extra_args=("--storage-keep-revisions", "5",
+                                                      "--storage-compact-interval", "0.2"))
+    with server:
+        api = Api(Cluster(server, tmp_path / "cache"))
+        base = "/api/v1/namespaces/default/configmaps"
+        _, listing = api.call("GET", base)
+        old_rv = listing["metadata"]["resourceVersion"]
+        for i in range(30):
+            api.call("POST", base, cm(f"c{i}"))
+        deadline = time.monotonic() + 10
+        while True:
+            events = api.watch_lines(f"{base}?watch=true&resourceVersion={old_rv}", until=1)
+            if events and events[0]["type"] == "ERROR" or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert events[0]["type"] == "ERROR"
+        assert events[0]["object"]["code"] == 410 and events[0]["object"]["reason"] == "Expired"
+        status, answer = api.call("GET", f"{base}?resourceVersion={old_rv}&resourceVersionMatch=Exact")
+        assert status == 410 and answer["reason"] == "Expired"
+        # the newest state is all still there
+        _, listing = api.call("GET", base)
+        assert len([o for o in listing["items"] if o["metadata"]["name"].startswith("c")]) == 30

@@ -231,3 +231,29 @@ def test_api_resources_explain_cs_cluster_info(kubectl) -> None:  # type: ignore
 
     info = re.sub(r"\x1b\[[0-9;]*m", "", kubectl("cluster-info", namespaced=False).stdout)
     assert re.search(r"Kubernetes control plane is running at https://127\.0\.0\.1:\d+", info)
+
+
+def test_create_generators_send_protobuf_from_1_32(kubectl) -> None:  # type: ignore[no-untyped-def]
+    """kubectl ≥ 1.32 sends these as protobuf; older ones as JSON. Both must create the same objects."""
+    assert kubectl("create", "job", "once", "--image=busybox").stdout.strip() == "job.batch/once created"
+    out = kubectl("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *")
+    assert out.stdout.strip() == "cronjob.batch/tick created"
+    out = kubectl("create", "service", "clusterip", "plain", "--tcp=8080:80")
+    assert out.stdout.strip() == "service/plain created"
+    out = kubectl("create", "service", "nodeport", "np", "--tcp=80:80")
+    assert out.stdout.strip() == "service/np created"
+
+    job = json.loads(kubectl("get", "job", "once", "-o", "json").stdout)
+    uid = job["metadata"]["uid"]
+    assert job["spec"]["backoffLimit"] == 6 and job["spec"]["completions"] == 1
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    rows = _lines(kubectl("get", "cronjob", "tick").stdout)
+    assert rows[0][:5] == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE"]
+    assert rows[1][:5] == ["tick", "*/5 * * * *", "<none>", "False", "0"]
+    svc = json.loads(kubectl("get", "svc", "np", "-o", "json").stdout)
+    node_port = svc["spec"]["ports"][0]["nodePort"]
+    assert 30000 <= node_port <= 32767
+    rows = _lines(kubectl("get", "svc", "np", "plain").stdout)
+    assert rows[1][1] == "NodePort" and rows[1][4] == f"80:{node_port}/TCP"
+    assert rows[2][1] == "ClusterIP" and rows[2][4] == "8080/TCP"

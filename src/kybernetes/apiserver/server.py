@@ -38,6 +38,8 @@ class Options:
     bind_address: str = "127.0.0.1"
     datastore: str = "sqlite"
     extra_sans: list[str] = field(default_factory=list)
+    compact_keep_revisions: int = 10000  # history kept for watches from old resourceVersions
+    compact_interval: float = 300.0
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -48,7 +50,8 @@ async def open_storage(options: Options) -> Storage:
     if options.datastore in ("", "sqlite"):
         db_dir = options.data_dir / "db"
         db_dir.mkdir(parents=True, exist_ok=True)
-        return await SQLiteStorage.open(db_dir / "state.db")
+        return await SQLiteStorage.open(db_dir / "state.db", keep_revisions=options.compact_keep_revisions,
+                                        compact_interval=options.compact_interval)
     raise SystemExit(f"unsupported --datastore {options.datastore!r} (supported: sqlite)")
 
 

@@ -49,7 +49,9 @@ def _apiserver_options(args: argparse.Namespace) -> Any:
     from kybernetes.apiserver.server import Options
 
     return Options(data_dir=Path(args.data_dir), https_port=args.https_port, bind_address=args.bind_address,
-                   datastore=args.datastore, extra_sans=list(args.tls_san or []))
+                   datastore=args.datastore, extra_sans=list(args.tls_san or []),
+                   compact_keep_revisions=args.storage_keep_revisions,
+                   compact_interval=args.storage_compact_interval)
 
 
 def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
@@ -58,6 +60,9 @@ def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bind-address", default="127.0.0.1")
     p.add_argument("--datastore", default="sqlite", help="sqlite (embedded) or etcd://host:port,…")
     p.add_argument("--tls-san", action="append", help="extra name or IP for the serving certificate")
+    p.add_argument("--storage-keep-revisions", type=int, default=10000,
+                   help="revisions of history kept for watches (older ones get 410 Gone)")
+    p.add_argument("--storage-compact-interval", type=float, default=300.0, help="seconds between compactions")
     p.add_argument("-v", "--verbose", action="store_true")
 
 

@@ -562,7 +562,7 @@ CASES = [
             "hello",
             "*/1 * * * *",
             "<none>",
-            False,
+            "False",
             1,
             "45s",
             "5m",
@@ -580,7 +580,7 @@ CASES = [
             "batch/v1",
             spec={"schedule": "@daily", "timeZone": "Etc/UTC", "suspend": True},
         ),
-        ["hello", "@daily", "Etc/UTC", True, 0, "<none>", "5m", "", "", "<none>"],
+        ["hello", "@daily", "Etc/UTC", "True", 0, "<none>", "5m", "", "", "<none>"],
         id="cronjob-tz",
     ),
     # ---- autoscaling

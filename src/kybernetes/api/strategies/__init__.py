@@ -53,7 +53,7 @@ _BUILTIN: dict[tuple[str, str], BaseStrategy] = {
     ("", "Secret"): SecretStrategy(),
     ("", "ServiceAccount"): ServiceAccountStrategy(),
     ("", "Event"): EventStrategy(),
-    ("events.k8s.io", "Event"): EventStrategy(),
+    ("events.k8s.io", "Event"): EventStrategy("reportingController"),
     ("", "Node"): NodeStrategy(),
     ("", "PersistentVolume"): PersistentVolumeStrategy(),
     ("", "PersistentVolumeClaim"): PersistentVolumeClaimStrategy(),

@@ -424,9 +424,18 @@ class EndpointsStrategy(BaseStrategy):
 
 
 class EventStrategy(BaseStrategy):
-    """core/v1 Events (events.k8s.io/v1 is the same stored object); names are free-form path segments."""
+    """core/v1 Events (events.k8s.io/v1 is the same stored object); names are free-form path segments.
+
+    Objects reach the strategy in their stored core/v1 form, whichever version was served: the reporting
+    controller is ``reportingComponent`` there.  ``reporting_field`` is the name errors use for it
+    (``reportingController`` when serving events.k8s.io/v1, as upstream reports it).
+    """
 
     name_rule: ClassVar[str] = "subdomain"
+
+    def __init__(self, reporting_field: str = "reportingComponent") -> None:
+        super().__init__()
+        self.reporting_field = reporting_field
 
     def _validate(self, obj: Obj) -> list[FieldError]:
         errs: list[FieldError] = []
@@ -434,8 +443,8 @@ class EventStrategy(BaseStrategy):
         if kind not in (None, "", "Normal", "Warning"):
             errs.append(not_supported("type", kind, ["Normal", "Warning"]))
         if "regarding" in obj or ("eventTime" in obj and obj.get("eventTime")):
-            if not s(obj, "reportingController"):
-                errs.append(required("reportingController"))
+            if not (s(obj, "reportingComponent") or s(obj, "reportingController")):
+                errs.append(required(self.reporting_field))
             if not s(obj, "reportingInstance"):
                 errs.append(required("reportingInstance"))
             if not s(obj, "action"):

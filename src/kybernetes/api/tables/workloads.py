@@ -268,7 +268,7 @@ def cronjob_row(cj: Obj, now: datetime) -> list[Any]:
         name_of(cj),
         as_str(spec.get("schedule")),
         as_str(spec.get("timeZone")) or "<none>",
-        bool(spec.get("suspend")),
+        _bool_ptr(spec.get("suspend")),
         len(status.get("active") or []),
         last,
         since(created(cj), now),
@@ -376,3 +376,10 @@ def hpa_row(hpa: Obj, now: datetime) -> list[Any]:
         as_int(dig(hpa, "status", "currentReplicas")),
         since(created(hpa), now),
     ]
+
+
+def _bool_ptr(value: object) -> str:
+    """Upstream's printBoolPtr: ``True``/``False``, ``<unset>`` when absent."""
+    if value is None:
+        return "<unset>"
+    return "True" if value else "False"

@@ -269,7 +269,7 @@ def test_compacted_history_gives_410(tmp_path: Any) -> None:
         deadline = time.monotonic() + 10
         while True:
             events = api.watch_lines(f"{base}?watch=true&resourceVersion={old_rv}", until=1)
-            if events and events[0]["type"] == "ERROR" or time.monotonic() > deadline:
+            if (events and events[0]["type"] == "ERROR") or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
         assert events[0]["type"] == "ERROR"

@@ -12,7 +12,6 @@ Both are pure: they return new objects and never modify their inputs.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -20,10 +19,10 @@ from typing import Any
 from kybernetes.api.errors import StatusError, bad_request
 from kybernetes.api.patch import fieldpath as fp
 from kybernetes.api.patch import managedfields as mf
-from kybernetes.api.patch.common import server_error
+from kybernetes.api.patch.common import clone, server_error
 from kybernetes.api.patch.fieldpath import FieldSet, Path
 from kybernetes.api.patch.managedfields import Manager, Managers
-from kybernetes.api.patch.shape import Lookup, Schema
+from kybernetes.api.patch.shape import Lookup, schema_for
 from kybernetes.api.patch.typed import MISSING, Comparison, Typed
 from kybernetes.api.schema import TypeDef
 
@@ -42,11 +41,22 @@ def _body(obj: dict[str, Any] | None) -> dict[str, Any]:
     """A deep copy of ``obj`` without managedFields ({} for None)."""
     if obj is None:
         return {}
-    body = copy.deepcopy(obj)
-    meta = body.get("metadata")
-    if isinstance(meta, dict):
-        meta.pop("managedFields", None)
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        obj = _view(obj)
+    body: dict[str, Any] = clone(obj)
     return body
+
+
+def _view(obj: dict[str, Any] | None) -> dict[str, Any]:
+    """``obj`` without managedFields ({} for None), sharing everything else with ``obj``: read it, never
+    modify it."""
+    if obj is None:
+        return {}
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return obj
 
 
 def _with_managed_fields(obj: dict[str, Any], managers: Managers) -> dict[str, Any]:
@@ -143,14 +153,14 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], manager: str, fo
         raise bad_request("Incorrect version specified in apply patch. "
                           f"Specified patch version: {version}, expected: {api_version}")
     manager = manager or "unknown"
-    schema = Schema(lookup)
+    schema = schema_for(lookup)
     typed = Typed(schema)
     root = schema.root(type_def)
     ignored = _ignored(ignored_fields)
 
     managers = _decode_managers(live)
-    live_body = _body(live)
-    config = copy.deepcopy(applied)
+    live_body = _view(live)
+    config = applied  # read only: merge and remove build new containers, the result is cloned at the end
     merged = typed.merge(live_body, config, root)
 
     applied_set = fp.recursive_difference(typed.field_set(config, root), ignored) - STRIPPED
@@ -175,7 +185,7 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], manager: str, fo
         managers[me] = Manager(manager, mf.APPLY, version, applied_set, now or mf.now_rfc3339(), subresource)
     if manager == "kubectl":
         result = _sync_last_applied(result, applied)
-    return _with_managed_fields(copy.deepcopy(result), managers)
+    return _with_managed_fields(clone(result), managers)
 
 
 def _sync_last_applied(obj: dict[str, Any], applied: dict[str, Any]) -> dict[str, Any]:
@@ -183,11 +193,11 @@ def _sync_last_applied(obj: dict[str, Any], applied: dict[str, Any]) -> dict[str
     annotations = (obj.get("metadata") or {}).get("annotations")
     if not isinstance(annotations, dict) or LAST_APPLIED not in annotations:
         return obj
-    config = copy.deepcopy(applied)
+    config: dict[str, Any] = clone(applied)
     config_annotations = (config.get("metadata") or {}).get("annotations")
     if isinstance(config_annotations, dict):
         config_annotations.pop(LAST_APPLIED, None)
-    out = copy.deepcopy(obj)
+    out: dict[str, Any] = clone(obj)
     out["metadata"]["annotations"][LAST_APPLIED] = json.dumps(
         config, separators=(",", ":"), sort_keys=True, ensure_ascii=False) + "\n"
     return out
@@ -204,7 +214,7 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, 
     reset like upstream.
     """
     manager = manager or "unknown"
-    schema = Schema(lookup)
+    schema = schema_for(lookup)
     typed = Typed(schema)
     root = schema.root(type_def)
     ignored = _ignored(ignored_fields)
@@ -220,11 +230,14 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, 
         except ValueError:
             managers = {}
 
-    old_body = _body(old)
     result = _body(new)
-    comparison = typed.compare(old_body, result, root, creating=old is None).exclude(ignored)
+    if old is None:
+        comparison = Comparison(added=typed.created_fields(result, root)).exclude(ignored)
+    else:
+        comparison = typed.compare(_view(old), result, root).exclude(ignored)
     me = (manager, operation, version, subresource)
-    managers, _ = _owned_by_others(managers, ("", "", "", "\0"), comparison, True)
+    if managers:
+        managers, _ = _owned_by_others(managers, ("", "", "", "\0"), comparison, True)
     mine = fp.recursive_difference(frozenset(comparison.added | comparison.modified), ignored) - STRIPPED
     if mine:
         previous = managers.get(me)

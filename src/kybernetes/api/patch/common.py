@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
+
+import orjson
 
 from kybernetes.api.errors import StatusError, bad_request
 
 INVALID_REQUEST = "the server rejected our request due to an error in our request"
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON value; ``copy.deepcopy`` semantics, at orjson (C) speed for JSON values.
+
+    The orjson round trip is used only when it reproduces ``value`` exactly (checked with ``==``, which fails
+    for NaN, tuples and anything orjson would alter); otherwise ``copy.deepcopy`` does the copy.
+    """
+    try:
+        out = orjson.loads(orjson.dumps(value))
+    except (orjson.JSONEncodeError, TypeError):
+        return copy.deepcopy(value)
+    if out != value:
+        return copy.deepcopy(value)
+    return out
 
 
 def server_error(message: str) -> StatusError:

@@ -101,6 +101,11 @@ def recursive_difference(paths: FieldSet, prefixes: Iterable[Path]) -> FieldSet:
     prefix_list = list(prefixes)
     if not prefix_list:
         return paths
+    if all(len(p) == 1 for p in prefix_list):
+        heads = {p[0] for p in prefix_list}
+        if not any(p and p[0] in heads for p in paths):
+            return paths
+        return frozenset(p for p in paths if not p or p[0] not in heads)
     return frozenset(p for p in paths if not has_prefix(p, prefix_list))
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
+
 from kybernetes.api.patch import fieldpath as fp
 from kybernetes.api.patch.fieldpath import FieldSet
 
@@ -93,11 +95,67 @@ def decode(obj: dict[str, Any] | None) -> Managers:
             manager=str(entry.get("manager", "")),
             operation=operation,
             api_version=str(entry.get("apiVersion", "")),
-            fields=fp.from_fields_v1(entry.get("fieldsV1") or {}),
+            fields=decode_fields(entry.get("fieldsV1") or {}),
             time=entry.get("time"),
             subresource=str(entry.get("subresource", "")),
         )
         out[manager.identity] = manager
+    return out
+
+
+# FieldsV1 <-> field set conversions are pure and objects of one kind share a handful of field sets, so both
+# directions are memoized: the encoded JSON bytes of a FieldsV1 tree map to its field set and back.
+_CACHE_SIZE = 2048
+_DECODED: dict[bytes, FieldSet] = {}
+_ENCODED: dict[FieldSet, bytes] = {}
+
+
+def _bounded_put(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+def _canonical(fields: FieldSet) -> bool:
+    """Whether ``from_fields_v1(to_fields_v1(fields)) == fields`` (true for every set the patch code builds)."""
+    return () not in fields and all(e[:2] in _ELEMENT_KINDS for path in fields for e in path)
+
+
+_ELEMENT_KINDS = frozenset({"f:", "k:", "v:", "i:"})
+
+
+def decode_fields(raw: Any) -> FieldSet:
+    """:func:`fieldpath.from_fields_v1`, memoized; raises ``ValueError`` when ``raw`` is malformed."""
+    if not isinstance(raw, dict):
+        return fp.from_fields_v1(raw)
+    try:
+        encoded = orjson.dumps(raw)
+    except (orjson.JSONEncodeError, TypeError):
+        return fp.from_fields_v1(raw)
+    fields = _DECODED.get(encoded)
+    if fields is None:
+        fields = fp.from_fields_v1(raw)
+        _bounded_put(_DECODED, encoded, fields)
+    return fields
+
+
+def encode_fields(fields: FieldSet) -> dict[str, Any]:
+    """:func:`fieldpath.to_fields_v1` (a new dict on every call), memoized."""
+    try:
+        encoded = _ENCODED.get(fields)
+    except TypeError:  # not hashable (a plain set)
+        return fp.to_fields_v1(fields)
+    if encoded is None:
+        tree = fp.to_fields_v1(fields)
+        try:
+            encoded = orjson.dumps(tree)
+        except (orjson.JSONEncodeError, TypeError):
+            return tree
+        _bounded_put(_ENCODED, fields, encoded)
+        if _canonical(fields):
+            _bounded_put(_DECODED, encoded, fields)
+        return tree
+    out: dict[str, Any] = orjson.loads(encoded)
     return out
 
 
@@ -117,7 +175,7 @@ def encode(managers: Iterable[Manager]) -> list[dict[str, Any]]:
         if m.time is not None:
             entry["time"] = m.time
         entry["fieldsType"] = FIELDS_V1
-        entry["fieldsV1"] = fp.to_fields_v1(m.fields)
+        entry["fieldsV1"] = encode_fields(m.fields)
         if m.subresource:
             entry["subresource"] = m.subresource
         entries.append(entry)

@@ -11,7 +11,7 @@ tests and with the generated table in production (:func:`default_lookup`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kybernetes.api.schema import FieldDef, TypeDef
 
@@ -50,7 +50,17 @@ class Shape:
     merge_key: str = ""  # SMP merge key
     retain_keys: bool = False  # SMP strategy includes retainKeys
     meta_def: TypeDef | None = None  # UNTYPED root of a custom resource: ObjectMeta for "metadata"
+    # Derived: objects merged/compared key by key (non-atomic struct or map, or untyped), granular lists.
+    granular_object: bool = field(init=False, repr=False, compare=False)
+    granular_list: bool = field(init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "granular_object",
+                           (self.kind in (STRUCT, MAP) and not self.atomic) or self.kind == UNTYPED)
+        object.__setattr__(self, "granular_list", self.kind == LIST and not self.atomic)
+
+
+Child = tuple[Shape, bool, bool]  # see Schema.children
 
 _UNTYPED = Shape(UNTYPED)
 _SCALAR = Shape(SCALAR)
@@ -61,22 +71,50 @@ class Schema:
 
     def __init__(self, lookup: Lookup | None = None) -> None:
         self.lookup: Lookup = lookup or default_lookup
+        # Memos keyed by id(); each entry keeps its key object alive so the id cannot be reused meanwhile.
+        self._structs: dict[int, tuple[TypeDef, Shape]] = {}
+        self._fields: dict[int, tuple[FieldDef, Shape]] = {}
+        self._refs: dict[str, TypeDef | None] = {}
+        self._untyped_root: Shape | None = None
+        self._children: dict[int, tuple[Shape, tuple[dict[str, Child], Child]]] = {}
 
     def root(self, type_def: TypeDef | None) -> Shape:
         """The shape of a top-level object; ``None`` means a custom resource (untyped, typed metadata)."""
         if type_def is None:
-            return Shape(UNTYPED, meta_def=self.lookup(OBJECT_META))
+            if self._untyped_root is None:
+                self._untyped_root = Shape(UNTYPED, meta_def=self._resolve(OBJECT_META))
+            return self._untyped_root
         return self.struct(type_def)
+
+    def _resolve(self, name: str) -> TypeDef | None:
+        try:
+            return self._refs[name]
+        except KeyError:
+            td = self._refs[name] = self.lookup(name)
+            return td
 
     def struct(self, type_def: TypeDef | None) -> Shape:
         if type_def is None:
             return _UNTYPED
-        return Shape(STRUCT, type_def=type_def, atomic=type_def.map_type == "atomic")
+        memo = self._structs.get(id(type_def))
+        if memo is not None:
+            return memo[1]
+        shape = Shape(STRUCT, type_def=type_def, atomic=type_def.map_type == "atomic")
+        self._structs[id(type_def)] = (type_def, shape)
+        return shape
 
     def field(self, fd: FieldDef) -> Shape:
         """The shape of the value held by field ``fd``."""
+        memo = self._fields.get(id(fd))
+        if memo is not None:
+            return memo[1]
+        shape = self._field(fd)
+        self._fields[id(fd)] = (fd, shape)
+        return shape
+
+    def _field(self, fd: FieldDef) -> Shape:
         if fd.type == "object":
-            base = self.struct(self.lookup(fd.ref))
+            base = self.struct(self._resolve(fd.ref))
         elif fd.type == "raw":
             base = _UNTYPED
         else:
@@ -101,18 +139,47 @@ class Schema:
 
     def child(self, shape: Shape, key: str) -> tuple[Shape, bool]:
         """The shape of ``key`` inside an object of ``shape`` and whether it is a declared struct field."""
+        table, default = self.children(shape)
+        child, declared, _ = table.get(key, default)
+        return child, declared
+
+    def children(self, shape: Shape) -> tuple[dict[str, Child], Child]:
+        """:meth:`child` for every key of an object of ``shape`` at once: a table of the keys with their own
+        answer and the answer for every other key.  Each answer is (shape, declared struct field, declared
+        struct field holding a struct).  Memoized per shape; callers must not modify the table."""
+        memo = self._children.get(id(shape))
+        if memo is not None:
+            return memo[1]
+        table: dict[str, Child] = {}
+        default: Child = (_UNTYPED, False, False)
         if shape.kind == STRUCT and shape.type_def is not None:
-            fd = shape.type_def.fields.get(key)
-            if fd is not None:
-                return self.field(fd), True
-            return _UNTYPED, False
-        if shape.kind == MAP and shape.elem is not None:
-            return shape.elem, False
-        if shape.kind == UNTYPED and shape.meta_def is not None and key == "metadata":
-            return self.struct(shape.meta_def), True
-        return _UNTYPED, False
+            for key, fd in shape.type_def.fields.items():
+                child = self.field(fd)
+                table[key] = (child, True, child.kind == STRUCT)
+        elif shape.kind == MAP and shape.elem is not None:
+            default = (shape.elem, False, False)
+        elif shape.kind == UNTYPED and shape.meta_def is not None:
+            table["metadata"] = (self.struct(shape.meta_def), True, True)
+        answer = (table, default)
+        self._children[id(shape)] = (shape, answer)
+        return answer
 
     @staticmethod
     def item(shape: Shape) -> Shape:
         """The shape of one item of a list of ``shape``."""
         return shape.elem if shape.elem is not None else _UNTYPED
+
+
+_DEFAULT_SCHEMA: Schema | None = None
+
+
+def schema_for(lookup: Lookup | None) -> Schema:
+    """A :class:`Schema` for ``lookup``.  The default lookup (None or :func:`default_lookup`) resolves against
+    the immutable generated table, so its schema and memoized shapes are shared process-wide; any other lookup
+    gets a fresh schema (it may answer differently from one call to the next)."""
+    global _DEFAULT_SCHEMA
+    if lookup is None or lookup is default_lookup:
+        if _DEFAULT_SCHEMA is None:
+            _DEFAULT_SCHEMA = Schema()
+        return _DEFAULT_SCHEMA
+    return Schema(lookup)

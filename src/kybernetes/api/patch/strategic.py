@@ -22,7 +22,7 @@ from typing import Any
 
 from kybernetes.api.errors import StatusError, bad_request
 from kybernetes.api.patch.common import decode_object, generic_invalid, go_format, server_error
-from kybernetes.api.patch.shape import Lookup, Schema, Shape
+from kybernetes.api.patch.shape import Lookup, Schema, Shape, schema_for
 from kybernetes.api.schema import TypeDef
 
 DIRECTIVE = "$patch"
@@ -55,7 +55,7 @@ def apply_strategic_merge_patch(obj: dict[str, Any], patch: bytes | str | dict[s
     if type_def is None:
         raise unsupported_for_custom_resources()
     patch_map = decode_object(patch)
-    schema = Schema(lookup)
+    schema = schema_for(lookup)
     merger = _Merger(schema)
     return merger.merge_map(copy.deepcopy(obj), copy.deepcopy(patch_map), schema.root(type_def))
 

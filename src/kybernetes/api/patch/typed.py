@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from kybernetes.api.patch import fieldpath as fp
 from kybernetes.api.patch.fieldpath import FieldSet, Path
-from kybernetes.api.patch.shape import LIST, MAP, STRUCT, UNTYPED, Schema, Shape
+from kybernetes.api.patch.shape import STRUCT, Schema, Shape
 
 
 class _Missing:
@@ -49,12 +51,28 @@ class Comparison:
                             for s in (self.added, self.modified, self.removed)))
 
 
+def same_json(lhs: Any, rhs: Any) -> bool:
+    """True when two JSON values are equal including their scalar types (``1``, ``1.0`` and ``true`` differ).
+
+    Python's ``==`` (C speed) proves equality up to numeric types; comparing the orjson encodings (C speed too)
+    then proves the types match.  Values orjson cannot encode are reported as different (callers then walk
+    them).  NaN/Infinity are not JSON: orjson writes them as ``null``, so equal-by-identity NaNs may be reported
+    the same here where a leaf walk (``nan != nan``) would report a change.
+    """
+    if lhs != rhs:
+        return False
+    try:
+        return bool(orjson.dumps(lhs) == orjson.dumps(rhs))
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+
+
 def _is_object(shape: Shape) -> bool:
-    return (shape.kind in (STRUCT, MAP) and not shape.atomic) or shape.kind == UNTYPED
+    return shape.granular_object
 
 
 def _is_granular_list(shape: Shape) -> bool:
-    return shape.kind == LIST and not shape.atomic
+    return shape.granular_list
 
 
 class Typed:
@@ -113,6 +131,44 @@ class Typed:
                 out.add(item_path)
         elif path:
             out.add(path)
+
+    def created_fields(self, value: Any, shape: Shape) -> set[Path]:
+        """``compare({}, value, shape, creating=True).added`` computed by one direct walk of ``value``
+        (nothing can be modified or removed when the old object is empty)."""
+        out: set[Path] = set()
+        if isinstance(value, dict) and value and shape.granular_object:
+            self._created_object(value, shape, (), out)
+        return out
+
+    # Both walkers below get a non-empty container of a matching granular shape.  A child container is
+    # recorded itself unless it is a declared struct field (zero-valued Go structs are not "added").
+
+    def _created_object(self, value: dict[str, Any], shape: Shape, path: Path, out: set[Path]) -> None:
+        table, default = self.schema.children(shape)
+        for key, child_value in value.items():
+            child, _, struct_field = table.get(key, default)
+            child_path = (*path, "f:" + key)
+            if isinstance(child_value, dict):
+                if child_value and child.granular_object:
+                    self._created_object(child_value, child, child_path, out)
+                    if struct_field:
+                        continue
+            elif isinstance(child_value, list) and child_value and child.granular_list:
+                self._created_list(child_value, child, child_path, out)
+            out.add(child_path)
+
+    def _created_list(self, value: list[Any], shape: Shape, path: Path, out: set[Path]) -> None:
+        item_shape = Schema.item(shape)
+        order, items = self._index(shape, value)
+        for element in order:
+            item = items[element]
+            item_path = (*path, element)
+            if isinstance(item, dict):
+                if item and item_shape.granular_object:
+                    self._created_object(item, item_shape, item_path, out)
+            elif isinstance(item, list) and item and item_shape.granular_list:
+                self._created_list(item, item_shape, item_path, out)
+            out.add(item_path)
 
     # --- merge ----------------------------------------------------------------------------------------------
 
@@ -175,16 +231,22 @@ class Typed:
 
     # --- compare --------------------------------------------------------------------------------------------
 
-    def compare(self, lhs: Any, rhs: Any, shape: Shape, *, creating: bool = False) -> Comparison:
+    def compare(self, lhs: Any, rhs: Any, shape: Shape, *, creating: bool = False,
+                shortcut: bool = True) -> Comparison:
         """What changed from ``lhs`` to ``rhs``.  ``creating``: ``lhs`` is a new (empty) object, and like
-        upstream's zero-valued Go structs, appearing struct fields are not themselves recorded as added."""
+        upstream's zero-valued Go structs, appearing struct fields are not themselves recorded as added.
+
+        ``shortcut`` skips subtrees that are identical (:func:`same_json`) instead of walking them; the result
+        is the same for JSON values (False: walk everything, the reference behaviour)."""
         result = Comparison()
-        self._compare(lhs, rhs, shape, (), result, creating, False)
+        self._compare(lhs, rhs, shape, (), result, creating, False, shortcut)
         return result
 
     def _compare(self, lhs: Any, rhs: Any, shape: Shape, path: Path, acc: Comparison, creating: bool,
-                 struct_field: bool) -> None:
+                 struct_field: bool, shortcut: bool = False) -> None:
         if lhs is MISSING and rhs is MISSING:
+            return
+        if shortcut and type(lhs) is type(rhs) and type(lhs) in (dict, list) and same_json(lhs, rhs):
             return
         present = [v for v in (lhs, rhs) if v is not MISSING]
         if _is_object(shape) and all(isinstance(v, dict) for v in present) and any(present):
@@ -194,14 +256,15 @@ class Typed:
                 child, declared = self.schema.child(shape, key)
                 self._compare(lhs.get(key, MISSING) if isinstance(lhs, dict) else MISSING,
                               rhs.get(key, MISSING) if isinstance(rhs, dict) else MISSING,
-                              child, (*path, fp.field(key)), acc, creating, declared and child.kind == STRUCT)
+                              child, (*path, fp.field(key)), acc, creating, declared and child.kind == STRUCT,
+                              shortcut)
         elif _is_granular_list(shape) and all(isinstance(v, list) for v in present) and any(present):
             item_shape = Schema.item(shape)
             l_order, l_items = self._index(shape, lhs if isinstance(lhs, list) else [])
             r_order, r_items = self._index(shape, rhs if isinstance(rhs, list) else [])
             for element in l_order + [e for e in r_order if e not in l_items]:
                 self._compare(l_items.get(element, MISSING), r_items.get(element, MISSING), item_shape,
-                              (*path, element), acc, creating, False)
+                              (*path, element), acc, creating, False, shortcut)
         else:
             if not path:
                 return

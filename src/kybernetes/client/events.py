@@ -1,0 +1,97 @@
+"""An event recorder with upstream's reasons, messages and aggregation.
+
+``record`` never blocks and never fails the caller: events go into a bounded queue that ``run()`` sends.  A
+repeat of the same (object, type, reason, message, source) within the aggregation window bumps ``count`` and
+``lastTimestamp`` of the existing Event instead of creating a new one, like client-go's EventCorrelator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from kybernetes.client.errors import ApiError, NotFoundError
+from kybernetes.client.rest import Client, resource
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+EVENTS = resource("", "v1", "events")
+WINDOW = 600.0  # seconds a repeat is folded into the existing event
+QUEUE = 1000
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def involved_object(obj: Obj) -> Obj:
+    meta = obj.get("metadata") or {}
+    ref: Obj = {"kind": obj.get("kind", ""), "name": meta.get("name", ""), "uid": meta.get("uid", ""),
+                "apiVersion": obj.get("apiVersion", ""), "resourceVersion": meta.get("resourceVersion", "")}
+    if meta.get("namespace"):
+        ref["namespace"] = meta["namespace"]
+    return ref
+
+
+class EventRecorder:
+    def __init__(self, client: Client, component: str, host: str = "") -> None:
+        self.client = client
+        self.component = component
+        self.host = host
+        self._queue: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(QUEUE)
+        self._seen: dict[tuple[str, ...], tuple[str, str, int, float]] = {}  # key → (ns, name, count, first)
+
+    def record(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
+        """Queue an event about ``obj`` (Normal or Warning); dropped with a log line when the queue is full."""
+        try:
+            self._queue.put_nowait((involved_object(obj), event_type, reason, message))
+        except asyncio.QueueFull:
+            log.warning("event queue full; dropped %s %s", reason, message)
+
+    async def run(self) -> None:
+        while True:
+            ref, event_type, reason, message = await self._queue.get()
+            try:
+                await self._send(ref, event_type, reason, message)
+            except ApiError as exc:
+                log.debug("could not record event %s: %s", reason, exc)
+
+    async def flush(self) -> None:
+        """Send everything queued now (tests and shutdown)."""
+        while not self._queue.empty():
+            ref, event_type, reason, message = self._queue.get_nowait()
+            try:
+                await self._send(ref, event_type, reason, message)
+            except ApiError as exc:
+                log.debug("could not record event %s: %s", reason, exc)
+
+    async def _send(self, ref: Obj, event_type: str, reason: str, message: str) -> None:
+        namespace = ref.get("namespace") or "default"
+        key = (ref.get("uid", ""), ref.get("kind", ""), ref.get("name", ""), event_type, reason, message)
+        now = _now()
+        seen = self._seen.get(key)
+        if seen is not None and time.monotonic() - seen[3] < WINDOW:
+            ns, name, count, first = seen
+            try:
+                await self.client.patch(EVENTS, ns, name, {"count": count + 1, "lastTimestamp": now})
+                self._seen[key] = (ns, name, count + 1, first)
+                return
+            except NotFoundError:
+                pass
+        name = f"{ref.get('name', 'unknown')}.{time.time_ns():x}"
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": ref, "reason": reason, "message": message, "type": event_type,
+            "source": {"component": self.component, **({"host": self.host} if self.host else {})},
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "reportingComponent": self.component, "reportingInstance": self.host,
+        }
+        await self.client.create(EVENTS, namespace, event)
+        if len(self._seen) > 4096:
+            self._seen.clear()
+        self._seen[key] = (namespace, name, 1, time.monotonic())

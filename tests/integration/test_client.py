@@ -1,0 +1,74 @@
+"""Our async client against a real API server: informer cache and handlers, leader election, events."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from harness import Cluster
+
+from kybernetes.client.config import load_kubeconfig
+from kybernetes.client.events import EventRecorder
+from kybernetes.client.informer import Informer
+from kybernetes.client.leaderelection import LeaderElector
+from kybernetes.client.rest import Client, resource
+
+CMS = resource("", "v1", "configmaps")
+EVENTS = resource("", "v1", "events")
+
+
+def cm(name: str, value: str = "1") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"inf": "yes"}},
+            "data": {"v": value}}
+
+
+async def test_informer_follows_changes(apiserver: Cluster) -> None:
+    async with Client(load_kubeconfig(apiserver.kubeconfig)) as client:
+        await client.create(CMS, "default", cm("pre"))
+        informer = Informer(client, CMS, namespace="default", label_selector="inf=yes")
+        seen: list[tuple[str, str]] = []
+        informer.add_handlers(on_add=lambda o: seen.append(("add", o["metadata"]["name"])),
+                              on_update=lambda a, b: seen.append(("update", b["data"]["v"])),
+                              on_delete=lambda o: seen.append(("delete", o["metadata"]["name"])))
+        task = asyncio.create_task(informer.run())
+        try:
+            await asyncio.wait_for(informer.synced.wait(), 10)
+            assert informer.lister.get("default", "pre") is not None
+            await client.create(CMS, "default", cm("live"))
+            await client.patch(CMS, "default", "live", {"data": {"v": "2"}})
+            await client.delete(CMS, "default", "live")
+            for _ in range(100):
+                if ("delete", "live") in seen:
+                    break
+                await asyncio.sleep(0.05)
+            assert seen == [("add", "pre"), ("add", "live"), ("update", "2"), ("delete", "live")]
+            assert informer.lister.get("default", "live") is None
+            assert [o["metadata"]["name"] for o in informer.lister.list("default")] == ["pre"]
+        finally:
+            task.cancel()
+
+
+async def test_leader_election_one_leader_at_a_time(apiserver: Cluster) -> None:
+    async with Client(load_kubeconfig(apiserver.kubeconfig)) as client:
+        first = LeaderElector(client, "test-lock", "one", lease_duration=2, renew_deadline=1.5, retry_period=0.2)
+        second = LeaderElector(client, "test-lock", "two", lease_duration=2, renew_deadline=1.5, retry_period=0.2)
+        assert await first.try_acquire_or_renew() is True
+        assert await second.try_acquire_or_renew() is False
+        assert await first.try_acquire_or_renew() is True
+        await asyncio.sleep(2.2)  # the first stops renewing: its lease expires
+        assert await second.try_acquire_or_renew() is True
+        lease = await client.get(resource("coordination.k8s.io", "v1", "leases"), "kube-system", "test-lock")
+        assert lease["spec"]["holderIdentity"] == "two" and lease["spec"]["leaseTransitions"] == 1
+
+
+async def test_event_recorder_aggregates(apiserver: Cluster) -> None:
+    async with Client(load_kubeconfig(apiserver.kubeconfig)) as client:
+        obj = await client.create(CMS, "default", cm("evented"))
+        recorder = EventRecorder(client, "test-controller")
+        for _ in range(3):
+            recorder.record(obj, "Normal", "Tested", "it happened")
+        await recorder.flush()
+        events = await client.list(EVENTS, "default", field_selector="involvedObject.name=evented")
+        (event,) = events["items"]
+        assert event["count"] == 3 and event["source"] == {"component": "test-controller"}
+        assert event["involvedObject"]["kind"] == "ConfigMap" and event["reason"] == "Tested"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from json.encoder import encode_basestring
 from typing import Any
 
 from kybernetes.api.patch.common import go_format, go_quote
@@ -29,12 +30,34 @@ def field(name: str) -> str:
     return "f:" + name
 
 
+def _scalar_json(value: Any) -> str | None:
+    """``json.dumps(value, ensure_ascii=False)`` for strings, ints and booleans; None for anything else."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    return None
+
+
 def key_element(keys: dict[str, Any]) -> str:
     """``k:`` element for a keyed list item; key fields in name order, compact JSON like upstream."""
-    return "k:" + json.dumps({k: keys[k] for k in sorted(keys)}, separators=(",", ":"), ensure_ascii=False)
+    parts: list[str] = []
+    for name in sorted(keys):
+        encoded = _scalar_json(keys[name])
+        if encoded is None:
+            return "k:" + json.dumps({k: keys[k] for k in sorted(keys)}, separators=(",", ":"),
+                                     ensure_ascii=False)
+        parts.append(encode_basestring(name) + ":" + encoded)
+    return "k:{" + ",".join(parts) + "}"
 
 
 def value_element(value: Any) -> str:
+    encoded = _scalar_json(value)
+    if encoded is not None:
+        return "v:" + encoded
     return "v:" + json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 

@@ -104,7 +104,8 @@ def type_def(group: str, obj: Obj) -> schema.TypeDef | None:
 def track_create(group: str, obj: Obj) -> Callable[[], Any]:
     td = type_def(group, obj)
     new = defaulted(group, obj) if td is not None else obj
-    return lambda: patch.track_update(None, new, "kubectl-create", "Update", td, ignored_fields=(("status",),))
+    track = patch.track_update
+    return lambda: track(None, new, "kubectl-create", "Update", td, ignored_fields=(("status",),))
 
 
 def _one_field_change(obj: Obj) -> Obj:
@@ -123,7 +124,8 @@ def track_one_field_update(group: str, obj: Obj) -> Callable[[], Any]:
     base = defaulted(group, obj) if td is not None else obj
     old = patch.track_update(None, base, "kubectl-create", "Update", td, ignored_fields=(("status",),))
     new = _one_field_change(old)
-    return lambda: patch.track_update(old, new, "kubectl-edit", "Update", td, ignored_fields=(("status",),))
+    track = patch.track_update
+    return lambda: track(old, new, "kubectl-edit", "Update", td, ignored_fields=(("status",),))
 
 
 def track_noop_update(group: str, obj: Obj) -> Callable[[], Any]:
@@ -131,7 +133,8 @@ def track_noop_update(group: str, obj: Obj) -> Callable[[], Any]:
     base = defaulted(group, obj) if td is not None else obj
     old = patch.track_update(None, base, "kubectl-create", "Update", td, ignored_fields=(("status",),))
     new = copy.deepcopy(old)
-    return lambda: patch.track_update(old, new, "kubectl-create", "Update", td, ignored_fields=(("status",),))
+    track = patch.track_update
+    return lambda: track(old, new, "kubectl-create", "Update", td, ignored_fields=(("status",),))
 
 
 def apply_create(group: str, obj: Obj) -> Callable[[], Any]:
@@ -139,7 +142,8 @@ def apply_create(group: str, obj: Obj) -> Callable[[], Any]:
     config = copy.deepcopy(obj)
     for key in ("uid", "creationTimestamp"):
         config["metadata"].pop(key)
-    return lambda: patch.apply(None, config, "kubectl", False, td, ignored_fields=(("status",),))
+    apply = patch.apply
+    return lambda: apply(None, config, "kubectl", False, td, ignored_fields=(("status",),))
 
 
 def apply_one_field(group: str, obj: Obj) -> Callable[[], Any]:
@@ -149,7 +153,8 @@ def apply_one_field(group: str, obj: Obj) -> Callable[[], Any]:
         config["metadata"].pop(key)
     live = patch.apply(None, config, "kubectl", False, td, ignored_fields=(("status",),))
     changed = _one_field_change(config)
-    return lambda: patch.apply(live, changed, "kubectl", False, td, ignored_fields=(("status",),))
+    apply = patch.apply
+    return lambda: apply(live, changed, "kubectl", False, td, ignored_fields=(("status",),))
 
 
 def duplicates(obj: Obj) -> Callable[[], Any]:

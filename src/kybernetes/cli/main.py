@@ -74,20 +74,47 @@ def cmd_apiserver(args: argparse.Namespace) -> int:
 
 
 def cmd_server(args: argparse.Namespace) -> int:
-    from kybernetes.apiserver.server import run
+    from kybernetes.cli.supervisor import ServerOptions, serve
 
     _setup_logging(args.verbose)
-    options = _apiserver_options(args)
+    options = ServerOptions(data_dir=Path(args.data_dir), https_port=args.https_port,
+                            bind_address=args.bind_address, datastore=args.datastore,
+                            simulated_nodes=args.simulated_nodes, agent=not args.no_agent)
     ready = asyncio.Event()
 
     async def main() -> None:
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(run(options, ready))
+            tg.create_task(serve(options, ready))
             await ready.wait()
-            print(f"Kybernetes is ready. kubeconfig: {options.kubeconfig_path}  (try: kyb kubectl get all -A)",
+            print(f"Kybernetes is ready. kubeconfig: {options.kubeconfig}  (try: kyb kubectl get all -A)",
                   flush=True)
 
     return _run(main())
+
+
+def cmd_controller_manager(args: argparse.Namespace) -> int:
+    from kybernetes.controllers.manager import run
+
+    _setup_logging(args.verbose)
+    enabled = args.controllers.split(",") if args.controllers else None
+    return _run(run(Path(args.kubeconfig), enabled=enabled))
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from kybernetes.scheduler.server import run
+
+    _setup_logging(args.verbose)
+    return _run(run(Path(args.kubeconfig)))
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    _setup_logging(args.verbose)
+    if args.simulate:
+        from kybernetes.agent.simulated import run
+
+        return _run(run(Path(args.kubeconfig), args.simulate, prefix=args.node_prefix))
+    print("kyb agent: real nodes are not available yet (use --simulate N)", file=sys.stderr)
+    return 2
 
 
 def cmd_kubectl(argv: list[str]) -> int:
@@ -120,15 +147,30 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("server", help="run a whole single-node cluster")
     _add_apiserver_flags(p)
-    p.add_argument("--no-agent", action="store_true")
-    p.add_argument("--cleanup", action="store_true")
+    p.add_argument("--no-agent", action="store_true", help="control plane only")
+    p.add_argument("--simulated-nodes", type=int, default=0, help="run N simulated nodes (like kwok)")
+    p.add_argument("--cleanup", action="store_true", help="stop containers and remove rules on exit")
     p.set_defaults(func=cmd_server)
     p = sub.add_parser("apiserver", help="run the API server alone")
     _add_apiserver_flags(p)
     p.set_defaults(func=cmd_apiserver)
     sub.add_parser("kubectl", help="the real kubectl with the cluster's kubeconfig")
-    for name in ("controller-manager", "scheduler", "agent", "image"):
-        sub.add_parser(name).set_defaults(func=_not_yet(name))
+    p = sub.add_parser("controller-manager", help="run the controllers (leader-elected)")
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--controllers", default="", help="comma-separated names (default: all)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_controller_manager)
+    p = sub.add_parser("scheduler", help="run the scheduler (leader-elected)")
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_scheduler)
+    p = sub.add_parser("agent", help="run a node agent, or N simulated nodes")
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--simulate", type=int, default=0, metavar="N")
+    p.add_argument("--node-prefix", default="kyb-sim")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_agent)
+    sub.add_parser("image").set_defaults(func=_not_yet("image"))
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

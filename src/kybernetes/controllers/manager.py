@@ -81,6 +81,7 @@ async def run(kubeconfig: Path, *, enabled: list[str] | None = None, options: di
                 ready.set()
             for controller in controllers:
                 tg.create_task(controller.run(), name=controller.name)
+            await asyncio.Event().wait()  # lead until cancelled, even with no controllers enabled
 
     try:
         await elector.run(leading)

@@ -232,13 +232,15 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, 
 
     result = _body(new)
     if old is None:
-        comparison = Comparison(added=typed.created_fields(result, root)).exclude(ignored)
+        top = {p[0][2:] for p in ignored if len(p) == 1 and p[0].startswith("f:")}
+        deeper = [p for p in ignored if not (len(p) == 1 and p[0].startswith("f:"))]
+        comparison = Comparison(added=typed.created_fields(result, root, skip=top)).exclude(deeper)
     else:
         comparison = typed.compare(_view(old), result, root).exclude(ignored)
     me = (manager, operation, version, subresource)
     if managers:
         managers, _ = _owned_by_others(managers, ("", "", "", "\0"), comparison, True)
-    mine = fp.recursive_difference(frozenset(comparison.added | comparison.modified), ignored) - STRIPPED
+    mine = frozenset(comparison.added | comparison.modified) - STRIPPED
     if mine:
         previous = managers.get(me)
         fields = mine | previous.fields if previous else mine

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -67,9 +68,17 @@ class Manager:
 Managers = dict[Identity, Manager]
 
 
+_last_time: tuple[int, str] = (-1, "")
+
+
 def now_rfc3339() -> str:
     """The current time as a metav1.Time (RFC 3339, seconds, UTC)."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _last_time
+    seconds = int(time.time())
+    if seconds != _last_time[0]:
+        text = dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _last_time = (seconds, text)
+    return _last_time[1]
 
 
 def decode(obj: dict[str, Any] | None) -> Managers:

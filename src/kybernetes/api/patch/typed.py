@@ -13,6 +13,7 @@ The semantics follow upstream's structured-merge-diff:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,9 @@ class Comparison:
         return not (self.added or self.modified or self.removed)
 
     def exclude(self, prefixes: list[Path]) -> Comparison:
-        """Drop every path at or below ``prefixes`` (upstream ``ExcludeFields``)."""
+        """Drop every path at or below ``prefixes`` (upstream ``ExcludeFields``); ``self`` when there are none."""
+        if not prefixes:
+            return self
         return Comparison(*(set(fp.recursive_difference(frozenset(s), prefixes))
                             for s in (self.added, self.modified, self.removed)))
 
@@ -132,11 +135,13 @@ class Typed:
         elif path:
             out.add(path)
 
-    def created_fields(self, value: Any, shape: Shape) -> set[Path]:
-        """``compare({}, value, shape, creating=True).added`` computed by one direct walk of ``value``
-        (nothing can be modified or removed when the old object is empty)."""
+    def created_fields(self, value: Any, shape: Shape, skip: Collection[str] = ()) -> set[Path]:
+        """``compare({}, value, shape, creating=True).exclude(skip as top-level fields).added`` computed by one
+        direct walk of ``value`` (nothing can be modified or removed when the old object is empty)."""
         out: set[Path] = set()
         if isinstance(value, dict) and value and shape.granular_object:
+            if skip and any(key in skip for key in value):
+                value = {k: v for k, v in value.items() if k not in skip}
             self._created_object(value, shape, (), out)
         return out
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import ApiServer, Cluster
+from harness import ApiServer, Cluster, KybServer
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -59,3 +59,20 @@ def api_client(apiserver: Cluster) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def kyb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
+    """A whole cluster on 3 simulated nodes, shared by the module."""
+    server = KybServer(tmp_path_factory.mktemp("kyb-server") / "data", simulated_nodes=3)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def cluster(kyb_server: KybServer, tmp_path: Path) -> Cluster:
+    kyb_server.ensure_running()
+    return Cluster(kyb_server, tmp_path / "kube-cache")

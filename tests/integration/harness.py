@@ -394,3 +394,16 @@ class Cluster:
         return self.server.kubectl(
             *args, version=version, input=input, check=check, cache_dir=self.cache_dir, timeout=timeout
         )
+
+
+class KybServer(ApiServer):
+    """A whole ``kyb server`` (API server, controller manager, scheduler, and ``simulated_nodes`` simulated
+    nodes) as one supervised child process tree; ready when the API server is."""
+
+    def __init__(self, data_dir: Path, *, simulated_nodes: int = 3, **kwargs: Any) -> None:
+        super().__init__(data_dir, **kwargs)
+        self.simulated_nodes = simulated_nodes
+
+    def command(self) -> list[str]:
+        return [str(self.kyb), "server", "--data-dir", str(self.data_dir), "--https-port", str(self.port),
+                "--simulated-nodes", str(self.simulated_nodes), *self.extra_args]

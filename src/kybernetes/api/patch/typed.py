@@ -21,7 +21,7 @@ import orjson
 
 from kybernetes.api.patch import fieldpath as fp
 from kybernetes.api.patch.fieldpath import FieldSet, Path
-from kybernetes.api.patch.shape import STRUCT, Schema, Shape
+from kybernetes.api.patch.shape import Schema, Shape
 
 
 class _Missing:
@@ -52,6 +52,10 @@ class Comparison:
             return self
         return Comparison(*(set(fp.recursive_difference(frozenset(s), prefixes))
                             for s in (self.added, self.modified, self.removed)))
+
+
+_CONTAINERS = frozenset({dict, list})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def same_json(lhs: Any, rhs: Any) -> bool:
@@ -251,25 +255,30 @@ class Typed:
                  struct_field: bool, shortcut: bool = False) -> None:
         if lhs is MISSING and rhs is MISSING:
             return
-        if shortcut and type(lhs) is type(rhs) and type(lhs) in (dict, list) and same_json(lhs, rhs):
+        if shortcut and type(lhs) is type(rhs) and type(lhs) in _CONTAINERS and same_json(lhs, rhs):
             return
         present = [v for v in (lhs, rhs) if v is not MISSING]
-        if _is_object(shape) and all(isinstance(v, dict) for v in present) and any(present):
-            keys = list(lhs) if isinstance(lhs, dict) else []
-            keys += [k for k in (rhs if isinstance(rhs, dict) else {}) if k not in keys]
-            for key in keys:
-                child, declared = self.schema.child(shape, key)
-                self._compare(lhs.get(key, MISSING) if isinstance(lhs, dict) else MISSING,
-                              rhs.get(key, MISSING) if isinstance(rhs, dict) else MISSING,
-                              child, (*path, fp.field(key)), acc, creating, declared and child.kind == STRUCT,
-                              shortcut)
-        elif _is_granular_list(shape) and all(isinstance(v, list) for v in present) and any(present):
+        if shape.granular_object and all(isinstance(v, dict) for v in present) and any(present):
+            table, default = self.schema.children(shape)
+            lmap: dict[str, Any] = lhs if isinstance(lhs, dict) else {}
+            rmap: dict[str, Any] = rhs if isinstance(rhs, dict) else {}
+            for key in [*lmap, *(k for k in rmap if k not in lmap)]:
+                lv = lmap.get(key, MISSING)
+                rv = rmap.get(key, MISSING)
+                if shortcut and type(lv) is type(rv) and type(lv) in _SCALARS and lv == rv:
+                    continue
+                child, _, child_struct = table.get(key, default)
+                self._compare(lv, rv, child, (*path, "f:" + key), acc, creating, child_struct, shortcut)
+        elif shape.granular_list and all(isinstance(v, list) for v in present) and any(present):
             item_shape = Schema.item(shape)
             l_order, l_items = self._index(shape, lhs if isinstance(lhs, list) else [])
             r_order, r_items = self._index(shape, rhs if isinstance(rhs, list) else [])
-            for element in l_order + [e for e in r_order if e not in l_items]:
-                self._compare(l_items.get(element, MISSING), r_items.get(element, MISSING), item_shape,
-                              (*path, element), acc, creating, False, shortcut)
+            for element in [*l_order, *(e for e in r_order if e not in l_items)]:
+                lv = l_items.get(element, MISSING)
+                rv = r_items.get(element, MISSING)
+                if shortcut and type(lv) is type(rv) and type(lv) in _SCALARS and lv == rv:
+                    continue
+                self._compare(lv, rv, item_shape, (*path, element), acc, creating, False, shortcut)
         else:
             if not path:
                 return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -66,8 +67,8 @@ def component_pids(data_dir: str) -> dict[str, int]:
     return pids
 
 
-async def wait_nodes(client: Client, n: int, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_nodes(client: Client, n: int, within: float = 300) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         items, _ = await client.list_all(NODES)
         ready = sum(1 for node in items for c in node.get("status", {}).get("conditions", [])
@@ -111,7 +112,7 @@ async def floor(client: Client, count: int) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = tempfile.mkdtemp(prefix="kyb-sched-bench-")
     port = 26443
-    proc = subprocess.Popen([sys.executable, "-m", "kybernetes.cli.main", "server", "--data-dir", data_dir,
+    proc = subprocess.Popen([sys.executable,  # noqa: ASYNC220 - started once, before any load "-m", "kybernetes.cli.main", "server", "--data-dir", data_dir,
                              "--https-port", str(port), "--simulated-nodes", str(args.nodes)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -131,7 +132,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         done = asyncio.Event()
 
         async def watch() -> None:
-            async for kind, pod in client.watch(PODS, resource_version=rv, bookmarks=False, timeout_seconds=3600):
+            async for _kind, pod in client.watch(PODS, resource_version=rv, bookmarks=False, timeout_seconds=3600):
                 name = pod["metadata"]["name"]
                 now = time.perf_counter()
                 created_at.setdefault(name, now)
@@ -152,10 +153,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "spec": {"replicas": per, "selector": {"matchLabels": {"app": f"bench-{i}"}},
                          "template": {"metadata": {"labels": {"app": f"bench-{i}"}},
                                       "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), args.timeout)
-        except TimeoutError:
-            pass
         elapsed = time.perf_counter() - t0
         watcher.cancel()
         latencies = [started[n] - created_at[n] for n in started]

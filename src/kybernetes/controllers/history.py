@@ -15,6 +15,7 @@ A revision snapshots the part of a parent that a rollout changes: ``data`` is ``
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -181,10 +182,8 @@ class RealHistoryControl:
 
     async def delete(self, revision: Obj) -> None:
         meta = revision["metadata"]
-        try:
+        with contextlib.suppress(NotFoundError):
             await self.client.delete(CONTROLLER_REVISIONS, meta.get("namespace", ""), meta["name"])
-        except NotFoundError:
-            pass
 
 
 @dataclass

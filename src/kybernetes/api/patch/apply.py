@@ -22,7 +22,7 @@ from kybernetes.api.patch import managedfields as mf
 from kybernetes.api.patch.common import clone, server_error
 from kybernetes.api.patch.fieldpath import FieldSet, Path
 from kybernetes.api.patch.managedfields import Manager, Managers
-from kybernetes.api.patch.shape import Lookup, schema_for
+from kybernetes.api.patch.shape import Lookup, Shape, schema_for
 from kybernetes.api.patch.typed import MISSING, Comparison, Typed
 from kybernetes.api.schema import TypeDef
 
@@ -175,10 +175,14 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], manager: str, fo
         if merged is MISSING:
             merged = {}
 
-    comparison = typed.compare(live_body, merged, root).exclude(ignored)
-    managers, _ = _owned_by_others(managers, me, comparison, force)
+    if live is None:  # no other managers to take fields from; every key of the new object is "added"
+        same = _only_ignored_keys(merged, root, ignored)
+    else:
+        comparison = typed.compare(live_body, merged, root).exclude(ignored)
+        managers, _ = _owned_by_others(managers, me, comparison, force)
+        same = comparison.is_same()
 
-    if comparison.is_same():
+    if same:
         result = live_body
     else:
         result = merged
@@ -186,6 +190,15 @@ def apply(live: dict[str, Any] | None, applied: dict[str, Any], manager: str, fo
     if manager == "kubectl":
         result = _sync_last_applied(result, applied)
     return _with_managed_fields(clone(result), managers)
+
+
+def _only_ignored_keys(obj: Any, root: Shape, ignored: list[Path]) -> bool:
+    """``Typed.compare({}, obj, root).exclude(ignored).is_same()`` without the walk: each top-level key of a
+    non-empty object is itself added, so nothing is left exactly when every key lies under an ignored path."""
+    if not (isinstance(obj, dict) and obj and root.granular_object):
+        return True
+    prefixes = set(ignored)
+    return () in prefixes or all((fp.field(key),) in prefixes for key in obj)
 
 
 def _sync_last_applied(obj: dict[str, Any], applied: dict[str, Any]) -> dict[str, Any]:

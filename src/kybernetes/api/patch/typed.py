@@ -64,8 +64,10 @@ def same_json(lhs: Any, rhs: Any) -> bool:
     Python's ``==`` (C speed) proves equality up to numeric types; comparing the orjson encodings (C speed too)
     then proves the types match.  Values orjson cannot encode are reported as different (callers then walk
     them).  NaN/Infinity are not JSON: orjson writes them as ``null``, so equal-by-identity NaNs may be reported
-    the same here where a leaf walk (``nan != nan``) would report a change.
+    the same here where a leaf walk (``nan != nan``) would report a change; so are identical objects.
     """
+    if lhs is rhs:
+        return True
     if lhs != rhs:
         return False
     try:
@@ -123,18 +125,24 @@ class Typed:
         return frozenset(out)
 
     def _field_set(self, value: Any, shape: Shape, path: Path, out: set[Path]) -> None:
-        if isinstance(value, dict) and _is_object(shape):
+        # Scalars (and null) are leaves; containers recurse.  A container that is a declared struct field is
+        # recorded itself only when it is {}; an empty granular list adds nothing.
+        if isinstance(value, dict) and shape.granular_object:
+            table, default = self.schema.children(shape)
             for key, child_value in value.items():
-                child, declared = self.schema.child(shape, key)
-                child_path = (*path, fp.field(key))
-                self._field_set(child_value, child, child_path, out)
-                if child_value is None or child_value == {} or not declared:
-                    out.add(child_path)
-        elif isinstance(value, list) and _is_granular_list(shape):
+                child, declared, _ = table.get(key, default)
+                child_path = (*path, "f:" + key)
+                if isinstance(child_value, (dict, list)):
+                    self._field_set(child_value, child, child_path, out)
+                    if declared and (child_value or not isinstance(child_value, dict)):
+                        continue
+                out.add(child_path)
+        elif isinstance(value, list) and shape.granular_list:
             item_shape = Schema.item(shape)
             for i, item in enumerate(value):
                 item_path = (*path, self.item_element(shape, item, i))
-                self._field_set(item, item_shape, item_path, out)
+                if isinstance(item, (dict, list)):
+                    self._field_set(item, item_shape, item_path, out)
                 out.add(item_path)
         elif path:
             out.add(path)

@@ -1,0 +1,1 @@
+"""Scheduler plugins: one module per plugin exporting ``NAME`` and ``new()``; logic in pure functions."""

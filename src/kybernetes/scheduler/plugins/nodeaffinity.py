@@ -1,0 +1,67 @@
+"""NodeAffinity: ``nodeSelector`` and required node affinity (filter); preferred terms' weights (score)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kybernetes.scheduler import framework as fw
+from kybernetes.scheduler.nodeinfo import NodeInfo, PodInfo
+from kybernetes.scheduler.plugins.helpers import node_selector_term_matches, required_node_affinity_matches
+
+NAME = "NodeAffinity"
+WEIGHT = 2
+ERR_REASON = "node(s) didn't match Pod's node affinity/selector"
+
+
+def has_required(spec: dict[str, Any]) -> bool:
+    node_affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+    return bool(spec.get("nodeSelector")) or node_affinity.get(
+        "requiredDuringSchedulingIgnoredDuringExecution") is not None
+
+
+def preferred_terms(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    node_affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+    return [t for t in node_affinity.get("preferredDuringSchedulingIgnoredDuringExecution") or []
+            if int(t.get("weight") or 0)]
+
+
+def preferred_score(terms: list[dict[str, Any]], node: NodeInfo) -> int:
+    return sum(int(t.get("weight") or 0) for t in terms
+               if node_selector_term_matches(t.get("preference") or {}, node.labels, node.name))
+
+
+class NodeAffinity:
+    name = NAME
+    weight = WEIGHT
+    events = frozenset({fw.NODE_ADD, fw.NODE_UPDATE})
+
+    def pre_filter(self, state: fw.CycleState, pod: PodInfo,
+                   snapshot: fw.Snapshot) -> tuple[fw.PreFilterResult | None, fw.Status | None]:
+        return None, (None if has_required(pod.spec) else fw.SKIP)
+
+    def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
+        if required_node_affinity_matches(pod.spec, node.labels, node.name):
+            return None
+        return fw.Status.unresolvable(ERR_REASON, plugin=NAME)
+
+    def pre_score(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> fw.Status | None:
+        terms = preferred_terms(pod.spec)
+        if not terms:
+            return fw.SKIP
+        state[NAME] = terms
+        return None
+
+    def score(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        return preferred_score(state[NAME], node)
+
+    def normalize(self, state: fw.CycleState, pod: PodInfo, scores: list[int]) -> None:
+        fw.default_normalize(scores)
+
+
+def new() -> NodeAffinity:
+    return NodeAffinity()
+
+
+_f: fw.FilterPlugin = NodeAffinity()
+_s: fw.ScorePlugin = NodeAffinity()

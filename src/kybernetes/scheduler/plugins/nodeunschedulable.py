@@ -1,0 +1,31 @@
+"""NodeUnschedulable: cordoned nodes (``spec.unschedulable``) reject pods that do not tolerate
+``node.kubernetes.io/unschedulable:NoSchedule``."""
+
+from __future__ import annotations
+
+from kybernetes.scheduler import framework as fw
+from kybernetes.scheduler.nodeinfo import NodeInfo, PodInfo
+from kybernetes.scheduler.plugins.helpers import tolerated
+
+NAME = "NodeUnschedulable"
+ERR_REASON = "node(s) were unschedulable"
+TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+
+
+def fits(pod: PodInfo, node: NodeInfo) -> bool:
+    return not node.unschedulable or tolerated(TAINT, pod.tolerations)
+
+
+class NodeUnschedulable:
+    name = NAME
+    events = frozenset({fw.NODE_ADD, fw.NODE_UPDATE})
+
+    def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
+        return None if fits(pod, node) else fw.Status.unresolvable(ERR_REASON, plugin=NAME)
+
+
+def new() -> NodeUnschedulable:
+    return NodeUnschedulable()
+
+
+_: fw.FilterPlugin = NodeUnschedulable()

@@ -29,10 +29,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 @dataclass
@@ -49,7 +47,7 @@ class Component:
         output = None
         if self.log_file is not None:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            output = open(self.log_file, "ab")  # noqa: SIM115 - the child inherits it; closed right after
+            output = open(self.log_file, "ab")  # noqa: SIM115, ASYNC230 - the child inherits it; closed right after
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
@@ -60,14 +58,14 @@ class Component:
         self.started_at = time.monotonic()
         log.info("started %s (pid %d)", self.name, self.process.pid)
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
         proc = self.process
         if proc is None or proc.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
+            await asyncio.wait_for(proc.wait(), grace)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -93,9 +91,9 @@ def _kyb() -> list[str]:
     return [sys.executable, "-m", "kybernetes.cli.main"]
 
 
-async def _wait_ready(options: ServerOptions, proc: asyncio.subprocess.Process, timeout: float = 60.0) -> None:
+async def _wait_ready(options: ServerOptions, proc: asyncio.subprocess.Process, within: float = 60.0) -> None:
     """Until the kubeconfig exists and ``/readyz`` answers 200 (or the API server died)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     pki_dir = options.data_dir / "tls"
     while time.monotonic() < deadline:
         if proc.returncode is not None:

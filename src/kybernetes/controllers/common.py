@@ -218,9 +218,7 @@ class Expectations:
         e = self._by_key.get(key)
         if e is None:
             return True
-        if (e.adds <= 0 and e.deletes <= 0) or time.monotonic() - e.since > self.timeout:
-            return True
-        return False
+        return (e.adds <= 0 and e.deletes <= 0) or time.monotonic() - e.since > self.timeout
 
     def forget(self, key: str) -> None:
         self._by_key.pop(key, None)

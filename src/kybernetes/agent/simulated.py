@@ -25,6 +25,7 @@ Options (``options`` dict): ``complete_after``, ``lease_interval``, ``status_int
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -85,7 +86,8 @@ class SimulatedNodes:
         self.kubelet_version = str(opts.get("kubelet_version", ""))
         self.paused: set[str] = set()
         self.boot_ids = {name: str(uuid.uuid4()) for name in self.names}
-        self.node_informer = Informer(client, NODES, label_selector=f"node.kubernetes.io/instance-type={sn.INSTANCE_TYPE}")
+        self.node_informer = Informer(client, NODES,
+                                      label_selector=f"node.kubernetes.io/instance-type={sn.INSTANCE_TYPE}")
         self.pod_informer = Informer(client, PODS, field_selector="spec.nodeName!=",
                                      indexers={"nodeName": _node_name_index})
         self.queue = WorkQueue("simulated-pods")
@@ -181,10 +183,8 @@ class SimulatedNodes:
                 "renewTime": sn.micro_time(now)}})
         except NotFoundError:
             node = node or self.node_informer.lister.get("", name) or {"metadata": {"name": name}}
-            try:
+            with contextlib.suppress(AlreadyExistsError):
                 await self.client.create(LEASES, sn.LEASE_NAMESPACE, sn.lease_object(node, now, self.lease_duration))
-            except AlreadyExistsError:
-                pass
 
     async def _node_loop(self, name: str) -> None:
         """Renew the Lease every ``lease_interval``; post status every ``status_interval`` or when woken."""
@@ -203,10 +203,8 @@ class SimulatedNodes:
                         next_status = loop.time() + self.status_interval
                 except ApiError as exc:
                     log.debug("node %s heartbeat failed: %s", name, exc)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=self.lease_interval)
-            except TimeoutError:
-                pass
 
     def _on_node(self, node: Obj) -> None:
         name = (node.get("metadata") or {}).get("name", "")
@@ -319,10 +317,8 @@ class SimulatedNodes:
     async def _finish(self, pod: Obj, uid: str, now: float) -> None:
         meta = pod["metadata"]
         status = terminated_status(pod, code=exit_code(pod), now=now, started_at=self._started.get(uid))
-        try:
+        with contextlib.suppress(NotFoundError):
             await self.client.patch(PODS, meta["namespace"], meta["name"], {"status": status}, subresource="status")
-        except NotFoundError:
-            pass
         self._finished.add(uid)
         self._release(uid)
 
@@ -332,11 +328,9 @@ class SimulatedNodes:
             for c in (pod.get("spec") or {}).get("containers") or []:
                 self.events.record(pod_ref(pod, str(c.get("name", ""))), node, "Normal", "Killing",
                                    f"Stopping container {c.get('name', '')}")
-        try:
+        with contextlib.suppress(NotFoundError, ConflictError):
             await self.client.delete(PODS, meta["namespace"], meta["name"], grace_period=0,
                                      preconditions={"uid": uid})
-        except (NotFoundError, ConflictError):
-            pass
         self._release(uid)
 
 

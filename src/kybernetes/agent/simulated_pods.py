@@ -8,6 +8,7 @@ hands out addresses from a node's pod CIDR.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import re
@@ -143,7 +144,8 @@ def decide(pod: Obj, *, started_at: float | None, now: float, complete_after: fl
     """The next step for ``pod`` on a live simulated node.
 
     ``started_at`` is when this agent reported the pod Running (None if it did not, or forgot after a restart: then
-    a Running pod's ``status.startTime`` stands in for it).
+    a Running pod's ``status.startTime`` stands in for it).  A Running pod that is not Ready (the node lifecycle
+    controller marked it while the node was unreachable) is reported again.
     """
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
@@ -152,6 +154,9 @@ def decide(pod: Obj, *, started_at: float | None, now: float, complete_after: fl
         return Decision(Step.DELETE)
     if phase in ("Succeeded", "Failed"):
         return Decision(Step.NOTHING)
+    ready = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    if phase == "Running" and ready != "True":
+        return Decision(Step.START)  # marked not ready while this node was away: report it again
     if started_at is None:
         if phase != "Running" or not status.get("containerStatuses"):
             return Decision(Step.START)
@@ -303,10 +308,8 @@ class PodIPAllocator:
         return None
 
     def release(self, ip: str) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self._used.discard(int(ipaddress.ip_address(ip)))
-        except ValueError:
-            pass
 
     def __len__(self) -> int:
         return len(self._used)

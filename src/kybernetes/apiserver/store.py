@@ -43,7 +43,7 @@ CREATE_ON_UPDATE = frozenset({("", "Event"), ("events.k8s.io", "Event"), ("coord
                               ("", "Endpoints"), ("discovery.k8s.io", "EndpointSlice")})
 MAX_CONFLICT_RETRIES = 16
 # subresources whose handler computes the new object itself, bypassing the kind's update rules
-SERVER_SIDE_CHANGES = frozenset({"binding"})
+SERVER_SIDE_CHANGES = frozenset({"binding", "finalize"})  # finalize: only spec.finalizers changes
 
 
 class Hooks(Protocol):

@@ -54,8 +54,7 @@ async def handle(handler: ResourceHandler, request: web.Request, res: Resource, 
                 current["spec"].pop("finalizers")
             return current
 
-        updated = await handler.store.patch(res, info.namespace, info.name, set_finalizers,
-                                            handler.write_options(params))
+        updated = await handler.store.patch(res, info.namespace, info.name, set_finalizers, opts)
         return handler.presenter.object_response(request, res, updated)
     elif sub.name in NODE_PROXIED:
         return await _node_proxied(handler, res, info)

@@ -78,6 +78,8 @@ class Client:
         if self._session is not None:
             await self._session.close()
             self._session = None
+            # aiohttp closes TLS transports a moment later; waiting here keeps ResourceWarnings out
+            await asyncio.sleep(0.25)
 
     async def __aenter__(self) -> Client:
         return self

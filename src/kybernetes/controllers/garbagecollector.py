@@ -20,6 +20,7 @@ How it works (upstream's ``pkg/controller/garbagecollector``, reduced to its con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 from collections.abc import Iterable
@@ -40,6 +41,7 @@ Obj = dict[str, Any]
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 REDISCOVER = 30.0
+SYNC_TIMEOUT = 30.0
 # Upstream's ignoredResources: events are never owners or dependents worth a watch.
 IGNORED = frozenset({("", "events"), ("events.k8s.io", "events")})
 
@@ -200,11 +202,10 @@ class RealGCActions:
             return None
 
     async def delete(self, node: Node, propagation: str) -> None:
-        try:
+        # NotFound: already gone; Conflict: the name belongs to a new object now.
+        with contextlib.suppress(NotFoundError, ConflictError):
             await self.client.delete(node.res, node.namespace, node.name, propagation=propagation,
                                      preconditions={"uid": node.uid})
-        except (NotFoundError, ConflictError):
-            pass  # already gone, or the name belongs to a new object now
 
     async def _patch_meta(self, node: Node, change: str, fn: Any) -> None:
         live = await self.get(node.res, node.namespace, node.name)
@@ -373,7 +374,11 @@ class GarbageCollector(Controller):
             while True:
                 started = await self._refresh(tg)
                 if started:
-                    await asyncio.gather(*(inf.synced.wait() for inf in started))
+                    # A resource that cannot be listed must not hold the collector back forever.
+                    waits = [asyncio.ensure_future(inf.synced.wait()) for inf in started]
+                    _, pending = await asyncio.wait(waits, timeout=SYNC_TIMEOUT)
+                    for fut in pending:
+                        fut.cancel()
                 if self.state.watched:
                     self.synced.set()
                 await asyncio.sleep(self.rediscover if self.synced.is_set() else 1.0)

@@ -17,6 +17,7 @@ Side effects go through :class:`NamespaceActions` (real and fake implementations
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from dataclasses import dataclass, field
@@ -162,10 +163,8 @@ class RealNamespaceActions:
                                             "propagationPolicy": "Background"})
             return
         for item in await self.list_metadata(res, namespace):
-            try:
+            with contextlib.suppress(NotFoundError):
                 await self.client.delete(res, namespace, item["metadata"]["name"], propagation="Background")
-            except NotFoundError:
-                pass
 
     async def list_metadata(self, res: Resource, namespace: str) -> list[Obj]:
         items, _ = await self.metadata.list_all(res, namespace)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kybernetes.client.errors import AlreadyExistsError, ForbiddenError, NotFoundError
+from kybernetes.client.errors import AlreadyExistsError, ApiError, NotFoundError
 from kybernetes.client.rest import resource
 from kybernetes.controllers.base import Controller
 from kybernetes.controllers.manager import register
@@ -60,5 +60,6 @@ class ServiceAccountController(Controller):
                                                                 "metadata": {"name": name, "namespace": key}})
             except (AlreadyExistsError, NotFoundError):
                 pass
-            except ForbiddenError:
-                pass  # the namespace started terminating meanwhile
+            except ApiError as exc:
+                if exc.code != 403:  # 403: the namespace started terminating meanwhile
+                    raise

@@ -92,7 +92,14 @@ SKIP = Status(Code.SKIP)
 
 
 class CycleState(dict[str, Any]):
-    """Per-pod scratch space plugins share between their extension points (keyed by plugin name)."""
+    """Per-pod scratch space plugins share between their extension points (keyed by plugin name).
+
+    The scheduler stores the cycle's :class:`Snapshot` under :data:`SNAPSHOT_KEY` for PreScore plugins that
+    need every node, not only the feasible ones.
+    """
+
+
+SNAPSHOT_KEY = "__snapshot__"
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ These objects are shared between the cache and the scheduling cycle: plugins mus
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 
 
+@functools.lru_cache(maxsize=4096)
 def _milli(value: Any) -> int:
     try:
         return parse_quantity(value).milli_value()
@@ -37,6 +39,7 @@ def _milli(value: Any) -> int:
         return 0
 
 
+@functools.lru_cache(maxsize=4096)
 def _units(value: Any) -> int:
     try:
         return parse_quantity(value).int_value()
@@ -212,9 +215,22 @@ class NodeInfo:
     increases on every change.
     """
 
-    __slots__ = ("allocatable", "generation", "labels", "name", "node", "non_zero_cpu", "non_zero_memory", "pods",
-                 "pods_with_affinity", "pods_with_required_anti_affinity", "taints", "unschedulable", "used_ports",
-                 "requested")
+    __slots__ = (
+        "allocatable",
+        "generation",
+        "labels",
+        "name",
+        "node",
+        "non_zero_cpu",
+        "non_zero_memory",
+        "pods",
+        "pods_with_affinity",
+        "pods_with_required_anti_affinity",
+        "requested",
+        "taints",
+        "unschedulable",
+        "used_ports",
+    )
 
     def __init__(self, node: Obj | None = None, name: str = "") -> None:
         self.node: Obj = {}

@@ -197,9 +197,10 @@ class Typed:
             return rhs
         if isinstance(lhs, dict) and isinstance(rhs, dict) and _is_object(shape) and (lhs or rhs):
             out: dict[str, Any] = {}
+            table, default = self.schema.children(shape)
             for key, value in lhs.items():
                 if key in rhs:
-                    merged = self.merge(value, rhs[key], self.schema.child(shape, key)[0])
+                    merged = self.merge(value, rhs[key], table.get(key, default)[0])
                     if merged is not None:
                         out[key] = merged
                 else:
@@ -343,14 +344,23 @@ class Typed:
     def with_named_parents(self, paths: FieldSet, root: Shape) -> FieldSet:
         """``paths`` plus every ancestor that is a declared struct field (upstream
         ``EnsureNamedFieldsAreMembers``): owning ``.spec.replicas`` also claims ``.spec``."""
-        out = set(paths)
+        tree: dict[str, Any] = {}  # the proper prefixes of ``paths`` as a trie: each is resolved once
         for path in paths:
-            shape = root
-            for i, element in enumerate(path[:-1]):
-                if element.startswith("f:"):
-                    shape, declared = self.schema.child(shape, element[2:])
-                    if declared:
-                        out.add(path[: i + 1])
-                else:
-                    shape = Schema.item(shape)
+            node = tree
+            for element in path[:-1]:
+                node = node.setdefault(element, {})
+        out = set(paths)
+        self._named_parents(tree, root, (), out)
         return frozenset(out)
+
+    def _named_parents(self, tree: dict[str, Any], shape: Shape, prefix: Path, out: set[Path]) -> None:
+        for element, sub in tree.items():
+            path = (*prefix, element)
+            if element.startswith("f:"):
+                child, declared = self.schema.child(shape, element[2:])
+                if declared:
+                    out.add(path)
+            else:
+                child = Schema.item(shape)
+            if sub:
+                self._named_parents(sub, child, path, out)

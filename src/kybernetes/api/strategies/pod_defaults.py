@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kybernetes.api.quantity import QuantityError, parse_quantity
+from kybernetes.api.quantity import QuantityError
 from kybernetes.api.strategies._util import (
     Obj,
     canonical_quantities,
@@ -14,6 +14,7 @@ from kybernetes.api.strategies._util import (
     default_zero,
     lst,
     m,
+    parse_quantity_memo,
 )
 
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
@@ -192,7 +193,7 @@ def pod_qos(pod: Obj) -> str:
                 if name not in source:
                     continue
                 try:
-                    q = parse_quantity(source[name])
+                    q = parse_quantity_memo(source[name])
                 except QuantityError:
                     continue
                 if q.sign() > 0:
@@ -213,6 +214,6 @@ def pod_qos(pod: Obj) -> str:
 
 def _positive(value: Any) -> bool:
     try:
-        return parse_quantity(value).sign() > 0
+        return parse_quantity_memo(value).sign() > 0
     except QuantityError:
         return False

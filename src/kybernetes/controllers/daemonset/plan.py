@@ -209,6 +209,7 @@ def _rolling_update(by_node: dict[str, list[Obj]], runs: dict[str, tuple[bool, b
             elif old is not None:
                 if not available(old):
                     allowed.append(_name(old))
+                    unavailable += 1
                 elif unavailable < max_unavailable:
                     candidates.append(_name(old))
         remaining = min(max(max_unavailable - unavailable, 0), len(candidates))

@@ -49,18 +49,28 @@ def safe_encode(text: str) -> str:
     return "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in text.encode())
 
 
+def without_nulls(value: Any) -> Any:
+    """``value`` with null map entries dropped recursively: Go structs cannot tell null from absent, so
+    ``metadata.creationTimestamp: null`` (sent by ``kubectl rollout undo``) must not change a template."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def compute_hash(template: Obj, collision_count: int | None = None) -> str:
     """The ``pod-template-hash`` of a pod template: FNV-32a over a canonical dump of the template (upstream dumps
     the Go struct; we dump sorted-key JSON), then the collision count's four little-endian bytes if set, the
     32-bit sum in decimal, safe-encoded (``7c5ddbdf54``)."""
-    data = orjson.dumps(template or {}, option=orjson.OPT_SORT_KEYS)
+    data = orjson.dumps(without_nulls(template or {}), option=orjson.OPT_SORT_KEYS)
     if collision_count is not None:
         data += int(collision_count & 0xFFFFFFFF).to_bytes(4, "little")
     return safe_encode(str(fnv32a(data)))
 
 
 def template_without_hash(template: Obj | None) -> Obj:
-    t = copy.deepcopy(template or {})
+    t: Obj = without_nulls(copy.deepcopy(template or {}))
     labels = (t.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(DEFAULT_UNIQUE_LABEL, None)
@@ -95,7 +105,7 @@ def status_int(obj: Obj | None, field: str) -> int:
     return int((obj.get("status") or {}).get(field) or 0)
 
 
-def annotations(obj: Obj) -> dict[str, str]:
+def annotations_of(obj: Obj) -> dict[str, str]:
     return dict((obj.get("metadata") or {}).get("annotations") or {})
 
 
@@ -109,7 +119,7 @@ def uid_of(obj: Obj) -> str:
 
 def revision(rs: Obj) -> int:
     try:
-        return int(annotations(rs).get(REVISION, "0") or 0)
+        return int(annotations_of(rs).get(REVISION, "0") or 0)
     except ValueError:
         return 0
 
@@ -119,7 +129,8 @@ def max_revision(rss: Iterable[Obj]) -> int:
 
 
 def is_rolling(d: Obj) -> bool:
-    return ((d.get("spec") or {}).get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+    kind = ((d.get("spec") or {}).get("strategy") or {}).get("type")
+    return str(kind or "RollingUpdate") == "RollingUpdate"
 
 
 def creation_key(rs: Obj) -> tuple[float, str]:
@@ -219,14 +230,14 @@ def set_replicas_annotations(rs: Obj, desired: int, max_replicas: int) -> bool:
 
 
 def replicas_annotations_match(d: Obj, rs: Obj) -> bool:
-    ann = annotations(rs)
+    ann = annotations_of(rs)
     return (ann.get(DESIRED_REPLICAS) == str(replicas(d))
             and ann.get(MAX_REPLICAS) == str(replicas(d) + max_surge(d)))
 
 
 def copy_deployment_annotations(d: Obj, rs: Obj) -> bool:
     changed = False
-    for key, value in annotations(d).items():
+    for key, value in annotations_of(d).items():
         if key in _SKIP_COPY:
             continue
         changed = _set_annotation(rs, key, str(value)) or changed
@@ -238,7 +249,7 @@ def set_new_rs_annotations(d: Obj, rs: Obj, new_revision: str, exists: bool,
     """Copy the deployment's annotations, raise the revision (keeping the old one in revision-history) and, for
     a ReplicaSet being created, set desired/max replicas (upstream ``SetNewReplicaSetAnnotations``)."""
     changed = copy_deployment_annotations(d, rs)
-    old_revision = annotations(rs).get(REVISION, "")
+    old_revision = annotations_of(rs).get(REVISION, "")
     try:
         old_int = int(old_revision) if old_revision else 0
     except ValueError:
@@ -247,7 +258,7 @@ def set_new_rs_annotations(d: Obj, rs: Obj, new_revision: str, exists: bool,
     if old_int < new_int:
         changed = _set_annotation(rs, REVISION, new_revision) or changed
     if old_revision and old_int < new_int:
-        history = annotations(rs).get(REVISION_HISTORY, "")
+        history = annotations_of(rs).get(REVISION_HISTORY, "")
         entries = [h for h in history.split(",") if h] + [old_revision]
         while len(",".join(entries)) > max_history and len(entries) > 1:
             entries.pop(0)
@@ -259,7 +270,7 @@ def set_new_rs_annotations(d: Obj, rs: Obj, new_revision: str, exists: bool,
 
 
 def set_deployment_revision(d: Obj, value: str) -> bool:
-    if annotations(d).get(REVISION) == value:
+    if annotations_of(d).get(REVISION) == value:
         return False
     _set_annotation(d, REVISION, value)
     return True
@@ -297,7 +308,7 @@ def find_active_or_latest(new_rs: Obj | None, old_rss: list[Obj]) -> Obj | None:
 def is_saturated(d: Obj, rs: Obj | None) -> bool:
     if rs is None:
         return False
-    desired = annotations(rs).get(DESIRED_REPLICAS)
+    desired = annotations_of(rs).get(DESIRED_REPLICAS)
     return (desired == str(replicas(d)) and replicas(rs) == replicas(d)
             and status_int(rs, "availableReplicas") == replicas(d))
 

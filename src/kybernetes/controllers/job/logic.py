@@ -50,7 +50,10 @@ def rfc3339(ts: float) -> str:
 def parse_ts(value: object) -> float | None:
     if not isinstance(value, str) or not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 # -- small readers ---------------------------------------------------------------------------------------------
@@ -336,7 +339,8 @@ def reconcile(job: Obj, pods: list[Obj], now: float, *, released: set[str] | fro
             complete = succeeded > 0 and not view.active
         else:
             complete = succeeded >= int(completions) and not view.active
-        if failed > int(spec.get("backoffLimit") if spec.get("backoffLimit") is not None else 6):
+        limit = spec.get("backoffLimit")
+        if failed > (6 if limit is None else int(limit)):
             target = new_condition(FAILURE_TARGET, REASON_BACKOFF_LIMIT, MSG_BACKOFF_LIMIT, now)
         elif deadline is not None and start is not None and not suspended and now - start >= int(deadline):
             target = new_condition(FAILURE_TARGET, REASON_DEADLINE, MSG_DEADLINE, now)
@@ -380,6 +384,9 @@ def reconcile(job: Obj, pods: list[Obj], now: float, *, released: set[str] | fro
                                                            ("failed", view.uncounted_failed)) if v}
     if is_indexed(job):
         status["completedIndexes"] = format_indexes(view.succeeded_indexes)
+    for key in ("succeeded", "failed", "active"):
+        if not status.get(key):
+            status.pop(key, None)
     plan.status = status
     return plan
 

@@ -27,9 +27,13 @@ class BalancedAllocation:
     weight = WEIGHT
 
     def score(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        alloc = node.allocatable
-        return balanced_score(node.requested.milli_cpu + pod.requests.milli_cpu, alloc.milli_cpu,
-                              node.requested.memory + pod.requests.memory, alloc.memory)
+        alloc, used, req = node.allocatable, node.requested, pod.requests
+        cap_cpu, cap_mem = alloc.milli_cpu, alloc.memory
+        if cap_cpu and cap_mem:  # the common case of balanced_score, inlined
+            f_cpu = (used.milli_cpu + req.milli_cpu) / cap_cpu
+            f_mem = (used.memory + req.memory) / cap_mem
+            return int((1 - abs((f_cpu if f_cpu < 1 else 1.0) - (f_mem if f_mem < 1 else 1.0)) / 2) * 100)
+        return balanced_score(used.milli_cpu + req.milli_cpu, cap_cpu, used.memory + req.memory, cap_mem)
 
     def normalize(self, state: fw.CycleState, pod: PodInfo, scores: list[int]) -> None:
         return None

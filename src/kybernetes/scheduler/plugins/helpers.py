@@ -44,10 +44,7 @@ def node_selector_term_matches(term: Obj, labels: Mapping[str, str], node_name: 
     for expr in exprs:
         if expr.get("operator") not in _NODE_OPS or not _match_expression(expr, labels.get(expr.get("key", ""))):
             return False
-    for expr in fields:
-        if expr.get("key") != "metadata.name" or not _match_expression(expr, node_name):
-            return False
-    return True
+    return all(expr.get("key") == "metadata.name" and _match_expression(expr, node_name) for expr in fields)
 
 
 def node_selector_matches(selector: Obj | None, labels: Mapping[str, str], node_name: str) -> bool:

@@ -28,7 +28,7 @@ def insufficient(pod: PodInfo, node: NodeInfo) -> list[str]:
         reasons.append("Insufficient memory")
     if req.ephemeral_storage > 0 and req.ephemeral_storage > alloc.ephemeral_storage - used.ephemeral_storage:
         reasons.append(f"Insufficient {EPHEMERAL}")
-    for name, value in sorted(req.scalar.items()):
+    for name, value in sorted(req.scalar.items()) if req.scalar else ():
         if value > 0 and value > alloc.scalar.get(name, 0) - used.scalar.get(name, 0):
             reasons.append(f"Insufficient {name}")
     return reasons
@@ -42,8 +42,10 @@ def least_allocated(requested: int, capacity: int) -> int:
 
 def least_allocated_score(pod: PodInfo, node: NodeInfo) -> int:
     """Mean of cpu and memory LeastAllocated scores, with non-zero (defaulted) requests like upstream."""
-    cpu = least_allocated(node.non_zero_cpu + pod.non_zero_cpu, node.allocatable.milli_cpu)
-    mem = least_allocated(node.non_zero_memory + pod.non_zero_memory, node.allocatable.memory)
+    cap_cpu, cap_mem = node.allocatable.milli_cpu, node.allocatable.memory
+    req_cpu, req_mem = node.non_zero_cpu + pod.non_zero_cpu, node.non_zero_memory + pod.non_zero_memory
+    cpu = (cap_cpu - req_cpu) * 100 // cap_cpu if 0 < cap_cpu and req_cpu <= cap_cpu else 0
+    mem = (cap_mem - req_mem) * 100 // cap_mem if 0 < cap_mem and req_mem <= cap_mem else 0
     return (cpu + mem) // 2
 
 
@@ -53,6 +55,11 @@ class NodeResourcesFit:
     events = frozenset({fw.NODE_ADD, fw.NODE_UPDATE, fw.POD_DELETE})
 
     def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
+        req, alloc, used = pod.requests, node.allocatable, node.requested
+        if (len(node.pods) < alloc.allowed_pods and req.milli_cpu <= alloc.milli_cpu - used.milli_cpu
+                and req.memory <= alloc.memory - used.memory and not req.scalar
+                and req.ephemeral_storage <= alloc.ephemeral_storage - used.ephemeral_storage):
+            return None  # the common case, without building a reason list
         reasons = insufficient(pod, node)
         return fw.Status.unschedulable(*reasons, plugin=NAME) if reasons else None
 

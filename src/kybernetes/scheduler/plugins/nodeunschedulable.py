@@ -21,7 +21,9 @@ class NodeUnschedulable:
     events = frozenset({fw.NODE_ADD, fw.NODE_UPDATE})
 
     def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
-        return None if fits(pod, node) else fw.Status.unresolvable(ERR_REASON, plugin=NAME)
+        if not node.unschedulable or fits(pod, node):
+            return None
+        return fw.Status.unresolvable(ERR_REASON, plugin=NAME)
 
 
 def new() -> NodeUnschedulable:

@@ -39,7 +39,7 @@ class TaintToleration:
     events = frozenset({fw.NODE_ADD, fw.NODE_UPDATE})
 
     def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
-        return filter_taints(pod, node)
+        return filter_taints(pod, node) if node.taints else None
 
     def pre_score(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> fw.Status | None:
         if not any(n.taints for n in nodes):

@@ -96,138 +96,194 @@ def assert_row(row: dict[str, str], want: Expected) -> None:
 
 @dataclass(frozen=True)
 class Case:
-    """``get <args>``: the default header, then the wide header's extra columns, then the expected cells."""
+    """``get <ref>``: kubectl's name for the kind (the row prefix when several kinds print at once), the default
+    header, the extra wide columns, and the expected cells (NAME without its prefix)."""
 
-    args: tuple[str, ...]
+    ref: str
+    printed: str
     header: tuple[str, ...]
     wide: tuple[str, ...]
     cells: Callable[[Seeded], Expected]
-    namespaced: bool = True
 
 
-def _event_cells(k: Seeded) -> Expected:
-    return {"TYPE": "Normal", "REASON": "Started", "OBJECT": "pod/web-pod", "SUBOBJECT": "spec.containers{nginx}",
-            "SOURCE": "kubelet, node-1", "MESSAGE": "Started container nginx", "COUNT": "3",
-            "NAME": "web-pod.started", "LAST SEEN": re.compile(r"\dy\d*d?"), "FIRST SEEN": re.compile(r"\dy\d*d?")}
+CASES = [
+    Case("pod/web-pod", "pod", ("NAME", "READY", "STATUS", "RESTARTS", "AGE"),
+         ("IP", "NODE", "NOMINATED NODE", "READINESS GATES"),
+         lambda k: {"NAME": "web-pod", "READY": "0/2", "STATUS": "Pending", "RESTARTS": "0", "AGE": AGE,
+                    "IP": "<none>", "NODE": "<none>", "NOMINATED NODE": "<none>", "READINESS GATES": "0/1"}),
+    Case("service/web-svc", "service", ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"),
+         ("SELECTOR",),
+         lambda k: {"NAME": "web-svc", "TYPE": "ClusterIP", "CLUSTER-IP": re.compile(r"10\.43\.\d+\.\d+"),
+                    "EXTERNAL-IP": "<none>", "PORT(S)": "80/TCP", "AGE": AGE, "SELECTOR": "app=web"}),
+    Case("svc/web-np", "service", ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"), ("SELECTOR",),
+         lambda k: {"NAME": "web-np", "TYPE": "NodePort", "EXTERNAL-IP": "<none>",
+                    "PORT(S)": f"443:{30400 + VERSIONS.index(k.version)}/TCP"}),
+    Case("endpoints/web-svc", "endpoints", ("NAME", "ENDPOINTS", "AGE"), (),
+         lambda k: {"NAME": "web-svc", "ENDPOINTS": "10.42.0.5:8080,10.42.0.6:8080", "AGE": AGE}),
+    Case("cm/app-config", "configmap", ("NAME", "DATA", "AGE"), (),
+         lambda k: {"NAME": "app-config", "DATA": "3", "AGE": AGE}),
+    Case("secret/app-secret", "secret", ("NAME", "TYPE", "DATA", "AGE"), (),
+         lambda k: {"NAME": "app-secret", "TYPE": "Opaque", "DATA": "2", "AGE": AGE}),
+    Case("sa/builder", "serviceaccount", ("NAME", "SECRETS", "AGE"), (),
+         lambda k: {"NAME": "builder", "SECRETS": "0", "AGE": AGE}),
+    Case("pvc/data", "persistentvolumeclaim", ("NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES",
+                                               "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"), ("VOLUMEMODE",),
+         lambda k: {"NAME": "data", "STATUS": "Pending", "VOLUME": "", "CAPACITY": "", "ACCESS MODES": "",
+                    "STORAGECLASS": "fast", "VOLUMEATTRIBUTESCLASS": "<unset>", "AGE": AGE,
+                    "VOLUMEMODE": "Filesystem"}),
+    Case("rc/legacy-rc", "replicationcontroller", ("NAME", "DESIRED", "CURRENT", "READY", "AGE"),
+         ("CONTAINERS", "IMAGES", "SELECTOR"),
+         lambda k: {"NAME": "legacy-rc", "DESIRED": "2", "CURRENT": "0", "READY": "0", "CONTAINERS": "app",
+                    "IMAGES": "busybox", "SELECTOR": "app=legacy"}),
+    Case("limits/limits", "limitrange", ("NAME", "CREATED AT"), (),
+         lambda k: {"NAME": "limits", "CREATED AT": RFC3339}),
+    Case("quota/quota", "resourcequota", ("NAME", "REQUEST", "LIMIT", "AGE"), (),
+         lambda k: {"NAME": "quota", "REQUEST": "pods: 1/10, requests.cpu: 500m/4", "LIMIT": "limits.memory: 0/8Gi",
+                    "AGE": AGE}),
+    Case("deploy/web-deploy", "deployment.apps", ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"),
+         ("CONTAINERS", "IMAGES", "SELECTOR"),
+         lambda k: {"NAME": "web-deploy", "READY": "0/3", "UP-TO-DATE": "0", "AVAILABLE": "0",
+                    "CONTAINERS": "nginx", "IMAGES": "nginx:1.27", "SELECTOR": "app=web"}),
+    Case("rs/web-rs", "replicaset.apps", ("NAME", "DESIRED", "CURRENT", "READY", "AGE"),
+         ("CONTAINERS", "IMAGES", "SELECTOR"),
+         lambda k: {"NAME": "web-rs", "DESIRED": "2", "CURRENT": "0", "READY": "0", "CONTAINERS": "nginx",
+                    "IMAGES": "nginx", "SELECTOR": "app=rs"}),
+    Case("ds/agent", "daemonset.apps",
+         ("NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"),
+         ("CONTAINERS", "IMAGES", "SELECTOR"),
+         lambda k: {"NAME": "agent", "DESIRED": "0", "CURRENT": "0", "READY": "0", "UP-TO-DATE": "0",
+                    "AVAILABLE": "0", "NODE SELECTOR": "kubernetes.io/os=linux", "CONTAINERS": "agent",
+                    "IMAGES": "busybox", "SELECTOR": "app=agent"}),
+    Case("sts/db", "statefulset.apps", ("NAME", "READY", "AGE"), ("CONTAINERS", "IMAGES"),
+         lambda k: {"NAME": "db", "READY": "0/2", "CONTAINERS": "postgres", "IMAGES": "postgres:16"}),
+    Case("controllerrevisions/db-7f9c", "controllerrevision.apps", ("NAME", "CONTROLLER", "REVISION", "AGE"), (),
+         lambda k: {"NAME": "db-7f9c", "CONTROLLER": "statefulset.apps/db", "REVISION": "1", "AGE": AGE}),
+    Case("job/pi", "job.batch", ("NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"),
+         ("CONTAINERS", "IMAGES", "SELECTOR"),
+         lambda k: {"NAME": "pi", "STATUS": "Running", "COMPLETIONS": "0/1", "DURATION": "", "AGE": AGE,
+                    "CONTAINERS": "pi", "IMAGES": "perl:5.34",
+                    "SELECTOR": re.compile(f"batch.kubernetes.io/controller-uid={UUID}")}),
+    Case("cj/hello", "cronjob.batch", ("NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"),
+         ("CONTAINERS", "IMAGES", "SELECTOR"),
+         lambda k: {"NAME": "hello", "SCHEDULE": "*/5 * * * *", "TIMEZONE": "<none>", "SUSPEND": "False",
+                    "ACTIVE": "0", "LAST SCHEDULE": "<none>", "CONTAINERS": "hello", "IMAGES": "busybox",
+                    "SELECTOR": "<none>"}),
+    Case("hpa/web-hpa1", "horizontalpodautoscaler.autoscaling",
+         ("NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"), (),
+         lambda k: {"NAME": "web-hpa1", "REFERENCE": "Deployment/web-deploy", "TARGETS": "cpu: <unknown>/70%",
+                    "MINPODS": "1", "MAXPODS": "5", "REPLICAS": "0"}),
+    Case("horizontalpodautoscalers.v1.autoscaling/web-hpa2", "horizontalpodautoscaler.autoscaling",
+         ("NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"), (),
+         lambda k: {"NAME": "web-hpa2", "TARGETS": "memory: <unknown>/500Mi", "MINPODS": "2", "MAXPODS": "10",
+                    "REPLICAS": "0"}),
+    Case("leases/my-lock", "lease.coordination.k8s.io", ("NAME", "HOLDER", "AGE"), (),
+         lambda k: {"NAME": "my-lock", "HOLDER": "node-a", "AGE": AGE}),
+    Case("endpointslices/web-svc-abc", "endpointslice.discovery.k8s.io",
+         ("NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"), (),
+         lambda k: {"NAME": "web-svc-abc", "ADDRESSTYPE": "IPv4", "PORTS": "8080",
+                    "ENDPOINTS": "10.42.0.5,10.42.0.6"}),
+    Case("node/node-@", "node", ("NAME", "STATUS", "ROLES", "AGE", "VERSION"),
+         ("INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"),
+         lambda k: {"NAME": f"node-{k.suffix}", "STATUS": "Ready,SchedulingDisabled", "ROLES": "control-plane",
+                    "VERSION": "v1.32.0", "INTERNAL-IP": "192.168.7.10", "EXTERNAL-IP": "<none>",
+                    "OS-IMAGE": "Debian GNU/Linux 12 (bookworm)", "KERNEL-VERSION": "6.1.0-18-amd64",
+                    "CONTAINER-RUNTIME": "containerd://1.7.24"}),
+    Case("pv/pv-@", "persistentvolume", ("NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM",
+                                         "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"), ("VOLUMEMODE",),
+         lambda k: {"NAME": f"pv-{k.suffix}", "CAPACITY": "5Gi", "ACCESS MODES": "RWO,ROX",
+                    "RECLAIM POLICY": "Retain", "STATUS": "Pending", "CLAIM": f"{k.ns}/data", "STORAGECLASS": "fast",
+                    "VOLUMEATTRIBUTESCLASS": "<unset>", "REASON": "", "VOLUMEMODE": "Filesystem"}),
+    Case("sc/sc-@", "storageclass.storage.k8s.io",
+         ("NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"), (),
+         lambda k: {"NAME": f"sc-{k.suffix} (default)", "PROVISIONER": "kybernetes.io/local-path",
+                    "RECLAIMPOLICY": "Retain", "VOLUMEBINDINGMODE": "WaitForFirstConsumer",
+                    "ALLOWVOLUMEEXPANSION": "true"}),
+    Case("ns/@NS", "namespace", ("NAME", "STATUS", "AGE"), (), lambda k: {"NAME": k.ns, "STATUS": "Active"}),
+    Case("cs/etcd-0", "componentstatus", ("NAME", "STATUS", "MESSAGE", "ERROR"), (),
+         lambda k: {"NAME": "etcd-0", "STATUS": "Healthy", "MESSAGE": "ok", "ERROR": ""}),
+]
+
+
+def _ref(case: Case, k: Seeded) -> str:
+    return case.ref.replace("@NS", k.ns).replace("-@", f"-{k.suffix}")
+
+
+@pytest.fixture(scope="module")
+def printed(seeded: Seeded) -> dict[bool, dict[str, tuple[list[str], dict[str, str]]]]:
+    """``get`` of every case at once, plain (False) and ``-o wide`` (True): ``{wide: {printed/name: (header,
+    row)}}``.  kubectl prints one table per kind, each row named ``<printed>/<name>``."""
+    refs = [_ref(c, seeded) for c in CASES]
+    out: dict[bool, dict[str, tuple[list[str], dict[str, str]]]] = {}
+    for wide in (False, True):
+        text = seeded("get", *refs, *(("-o", "wide") if wide else ())).stdout
+        found: dict[str, tuple[list[str], dict[str, str]]] = {}
+        for block in text.strip().split("\n\n"):
+            names, rows = table(block)
+            for row in rows:
+                found[row["NAME"]] = (names, row)
+        out[wide] = found
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.printed + ":" + c.ref.split("/")[1] for c in CASES])
+def test_get_columns(seeded: Seeded, printed: dict[bool, dict[str, tuple[list[str], dict[str, str]]]],
+                     case: Case) -> None:
+    want = case.cells(seeded)
+    key = f"{case.printed}/{want['NAME']}"
+    want = {**want, "NAME": key}
+    names, row = printed[False][key]
+    assert tuple(names) == case.header
+    assert_row(row, {c: v for c, v in want.items() if c in case.header})
+    names, row = printed[True][key]
+    assert tuple(names) == case.header + case.wide
+    assert_row(row, want)
+
+    # a single-kind get prints unprefixed names: the one-row Table of a single GET
+    if case.printed in ("pod", "deployment.apps", "node"):
+        names, rows = table(seeded("get", _ref(case, seeded)).stdout)
+        assert tuple(names) == case.header and rows[0]["NAME"] == key.split("/", 1)[1]
+
+
+def _event_cells(reason: str, obj: str, subobject: str, source: str, message: str, count: str,
+                 name: str) -> Expected:
+    return {"TYPE": "Normal", "REASON": reason, "OBJECT": obj, "SUBOBJECT": subobject, "SOURCE": source,
+            "MESSAGE": message, "COUNT": count, "NAME": name, "LAST SEEN": re.compile(r"\dy\d*d?"),
+            "FIRST SEEN": re.compile(r"\dy\d*d?")}
 
 
 EVENT_HEADER = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE")
 EVENT_WIDE = ("LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT",
               "NAME")
-CASES = [
-    Case(("pod", "web-pod"), ("NAME", "READY", "STATUS", "RESTARTS", "AGE"),
-         ("IP", "NODE", "NOMINATED NODE", "READINESS GATES"),
-         lambda k: {"NAME": "web-pod", "READY": "0/2", "STATUS": "Pending", "RESTARTS": "0", "AGE": AGE,
-                    "IP": "<none>", "NODE": "<none>", "NOMINATED NODE": "<none>", "READINESS GATES": "0/1"}),
-    Case(("service", "web-svc"), ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"), ("SELECTOR",),
-         lambda k: {"NAME": "web-svc", "TYPE": "ClusterIP", "CLUSTER-IP": re.compile(r"10\.43\.\d+\.\d+"),
-                    "EXTERNAL-IP": "<none>", "PORT(S)": "80/TCP", "AGE": AGE, "SELECTOR": "app=web"}),
-    Case(("svc", "web-np"), ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"), ("SELECTOR",),
-         lambda k: {"TYPE": "NodePort", "EXTERNAL-IP": "<none>",
-                    "PORT(S)": f"443:{30400 + VERSIONS.index(k.version)}/TCP"}),
-    Case(("endpoints", "web-svc"), ("NAME", "ENDPOINTS", "AGE"), (),
-         lambda k: {"NAME": "web-svc", "ENDPOINTS": "10.42.0.5:8080,10.42.0.6:8080", "AGE": AGE}),
-    Case(("cm", "app-config"), ("NAME", "DATA", "AGE"), (),
-         lambda k: {"NAME": "app-config", "DATA": "3", "AGE": AGE}),
-    Case(("secret", "app-secret"), ("NAME", "TYPE", "DATA", "AGE"), (),
-         lambda k: {"NAME": "app-secret", "TYPE": "Opaque", "DATA": "2", "AGE": AGE}),
-    Case(("sa", "builder"), ("NAME", "SECRETS", "AGE"), (),
-         lambda k: {"NAME": "builder", "SECRETS": "0", "AGE": AGE}),
-    Case(("events", "web-pod.started"), EVENT_HEADER, EVENT_WIDE[4:], _event_cells),
-    Case(("events.v1.events.k8s.io", "web-deploy.scaled"), EVENT_HEADER, EVENT_WIDE[4:],
-         lambda k: {"TYPE": "Normal", "REASON": "ScalingReplicaSet", "OBJECT": "deployment/web-deploy",
-                    "SUBOBJECT": "", "SOURCE": "deployment-controller, kyb-controller-manager",
-                    "MESSAGE": "Scaled up replica set web-deploy-abc to 2", "COUNT": "1",
-                    "NAME": "web-deploy.scaled"}),
-    Case(("pvc", "data"), ("NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS",
-                           "VOLUMEATTRIBUTESCLASS", "AGE"), ("VOLUMEMODE",),
-         lambda k: {"NAME": "data", "STATUS": "Pending", "VOLUME": "", "CAPACITY": "", "ACCESS MODES": "",
-                    "STORAGECLASS": "fast", "VOLUMEATTRIBUTESCLASS": "<unset>", "AGE": AGE,
-                    "VOLUMEMODE": "Filesystem"}),
-    Case(("rc", "legacy-rc"), ("NAME", "DESIRED", "CURRENT", "READY", "AGE"), ("CONTAINERS", "IMAGES", "SELECTOR"),
-         lambda k: {"DESIRED": "2", "CURRENT": "0", "READY": "0", "CONTAINERS": "app", "IMAGES": "busybox",
-                    "SELECTOR": "app=legacy"}),
-    Case(("limits", "limits"), ("NAME", "CREATED AT"), (), lambda k: {"NAME": "limits", "CREATED AT": RFC3339}),
-    Case(("quota", "quota"), ("NAME", "REQUEST", "LIMIT", "AGE"), (),
-         lambda k: {"REQUEST": "pods: 1/10, requests.cpu: 500m/4", "LIMIT": "limits.memory: 0/8Gi", "AGE": AGE}),
-    Case(("deploy", "web-deploy"), ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"),
-         ("CONTAINERS", "IMAGES", "SELECTOR"),
-         lambda k: {"READY": "0/3", "UP-TO-DATE": "0", "AVAILABLE": "0", "CONTAINERS": "nginx",
-                    "IMAGES": "nginx:1.27", "SELECTOR": "app=web"}),
-    Case(("rs", "web-rs"), ("NAME", "DESIRED", "CURRENT", "READY", "AGE"), ("CONTAINERS", "IMAGES", "SELECTOR"),
-         lambda k: {"DESIRED": "2", "CURRENT": "0", "READY": "0", "CONTAINERS": "nginx", "IMAGES": "nginx",
-                    "SELECTOR": "app=rs"}),
-    Case(("ds", "agent"), ("NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"),
-         ("CONTAINERS", "IMAGES", "SELECTOR"),
-         lambda k: {"DESIRED": "0", "CURRENT": "0", "READY": "0", "UP-TO-DATE": "0", "AVAILABLE": "0",
-                    "NODE SELECTOR": "kubernetes.io/os=linux", "CONTAINERS": "agent", "IMAGES": "busybox",
-                    "SELECTOR": "app=agent"}),
-    Case(("sts", "db"), ("NAME", "READY", "AGE"), ("CONTAINERS", "IMAGES"),
-         lambda k: {"READY": "0/2", "CONTAINERS": "postgres", "IMAGES": "postgres:16"}),
-    Case(("controllerrevisions", "db-7f9c"), ("NAME", "CONTROLLER", "REVISION", "AGE"), (),
-         lambda k: {"CONTROLLER": "statefulset.apps/db", "REVISION": "1", "AGE": AGE}),
-    Case(("job", "pi"), ("NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"), ("CONTAINERS", "IMAGES", "SELECTOR"),
-         lambda k: {"STATUS": "Running", "COMPLETIONS": "0/1", "DURATION": "", "AGE": AGE, "CONTAINERS": "pi",
-                    "IMAGES": "perl:5.34", "SELECTOR": re.compile(f"batch.kubernetes.io/controller-uid={UUID}")}),
-    Case(("cj", "hello"), ("NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"),
-         ("CONTAINERS", "IMAGES", "SELECTOR"),
-         lambda k: {"SCHEDULE": "*/5 * * * *", "TIMEZONE": "<none>", "SUSPEND": "false", "ACTIVE": "0",
-                    "LAST SCHEDULE": "<none>", "CONTAINERS": "hello", "IMAGES": "busybox", "SELECTOR": "<none>"}),
-    Case(("hpa", "web-hpa1"), ("NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"), (),
-         lambda k: {"REFERENCE": "Deployment/web-deploy", "TARGETS": "cpu: <unknown>/70%", "MINPODS": "1",
-                    "MAXPODS": "5", "REPLICAS": "0"}),
-    Case(("horizontalpodautoscalers.v1.autoscaling", "web-hpa2"),
-         ("NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"), (),
-         lambda k: {"TARGETS": "memory: <unknown>/500Mi", "MINPODS": "2", "MAXPODS": "10", "REPLICAS": "0"}),
-    Case(("leases", "my-lock"), ("NAME", "HOLDER", "AGE"), (), lambda k: {"HOLDER": "node-a", "AGE": AGE}),
-    Case(("endpointslices", "web-svc-abc"), ("NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"), (),
-         lambda k: {"ADDRESSTYPE": "IPv4", "PORTS": "8080", "ENDPOINTS": "10.42.0.5,10.42.0.6"}),
-    Case(("nodes",), ("NAME", "STATUS", "ROLES", "AGE", "VERSION"),
-         ("INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"),
-         lambda k: {"NAME": f"node-{k.suffix}", "STATUS": "Ready,SchedulingDisabled", "ROLES": "control-plane",
-                    "VERSION": "v1.32.0", "INTERNAL-IP": "192.168.7.10", "EXTERNAL-IP": "<none>",
-                    "OS-IMAGE": "Debian GNU/Linux 12 (bookworm)", "KERNEL-VERSION": "6.1.0-18-amd64",
-                    "CONTAINER-RUNTIME": "containerd://1.7.24"}, namespaced=False),
-    Case(("pv",), ("NAME", "CAPACITY", "ACCESS MODES", "RECLAIM POLICY", "STATUS", "CLAIM", "STORAGECLASS",
-                   "VOLUMEATTRIBUTESCLASS", "REASON", "AGE"), ("VOLUMEMODE",),
-         lambda k: {"NAME": f"pv-{k.suffix}", "CAPACITY": "5Gi", "ACCESS MODES": "RWO,ROX",
-                    "RECLAIM POLICY": "Retain", "STATUS": "Pending", "CLAIM": f"{k.ns}/data", "STORAGECLASS": "fast",
-                    "VOLUMEATTRIBUTESCLASS": "<unset>", "REASON": "", "VOLUMEMODE": "Filesystem"}, namespaced=False),
-    Case(("sc",), ("NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"), (),
-         lambda k: {"NAME": f"sc-{k.suffix} (default)", "PROVISIONER": "kybernetes.io/local-path",
-                    "RECLAIMPOLICY": "Retain", "VOLUMEBINDINGMODE": "WaitForFirstConsumer",
-                    "ALLOWVOLUMEEXPANSION": "true"}, namespaced=False),
-    Case(("ns",), ("NAME", "STATUS", "AGE"), (), lambda k: {"NAME": k.ns, "STATUS": "Active"}, namespaced=False),
-    Case(("cs", "etcd-0"), ("NAME", "STATUS", "MESSAGE", "ERROR"), (),
-         lambda k: {"NAME": "etcd-0", "STATUS": "Healthy", "MESSAGE": "ok", "ERROR": ""}, namespaced=False),
-]
+CORE_EVENT = _event_cells("Started", "pod/web-pod", "spec.containers{nginx}", "kubelet, node-1",
+                          "Started container nginx", "3", "web-pod.started")
+NEW_EVENT = _event_cells("ScalingReplicaSet", "deployment/web-deploy", "",
+                         "deployment-controller, kyb-controller-manager", "Scaled up replica set web-deploy-abc to 2",
+                         "1", "web-deploy.scaled")
 
 
-def _pick(rows: list[dict[str, str]], want: Expected) -> dict[str, str]:
-    """The row whose NAME matches ``want`` (or the only row)."""
-    name = want.get("NAME")
-    if isinstance(name, str):
-        found = [r for r in rows if r.get("NAME") == name]
-        assert len(found) == 1, (name, rows)
-        return found[0]
-    assert len(rows) == 1, rows
-    return rows[0]
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        pytest.param(("events", "--field-selector", "involvedObject.name=web-pod"), CORE_EVENT, id="core-selector"),
+        pytest.param(("events", "--field-selector", "involvedObject.kind=Deployment,reason=ScalingReplicaSet"),
+                     NEW_EVENT, id="core-view-of-events.k8s.io"),
+        pytest.param(("events.v1.events.k8s.io", "web-deploy.scaled"), NEW_EVENT, id="events.k8s.io"),
+        pytest.param(("events.v1.events.k8s.io", "--field-selector", "regarding.name=web-pod"), CORE_EVENT,
+                     id="events.k8s.io-selector"),
+    ],
+)
+def test_get_events(seeded: Seeded, args: tuple[str, ...], want: Expected) -> None:
+    names, rows = table(seeded("get", *args).stdout)
+    assert tuple(names) == EVENT_HEADER and len(rows) == 1
+    assert_row(rows[0], {c: v for c, v in want.items() if c in EVENT_HEADER})
+    names, rows = table(seeded("get", *args, "-o", "wide").stdout)
+    assert tuple(names) == EVENT_WIDE and len(rows) == 1
+    assert_row(rows[0], want)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[" ".join(c.args) for c in CASES])
-def test_get_columns(seeded: Seeded, case: Case) -> None:
-    want = case.cells(seeded)
-    names, rows = table(seeded("get", *case.args, namespaced=case.namespaced).stdout)
-    assert tuple(names) == case.header
-    row = _pick(rows, want)
-    assert_row(row, {c: v for c, v in want.items() if c in case.header})
-
-    names, rows = table(seeded("get", *case.args, "-o", "wide", namespaced=case.namespaced).stdout)
-    if case.header == EVENT_HEADER:  # wide columns sit between the default ones
-        assert tuple(names) == EVENT_WIDE
-    else:
-        assert tuple(names) == case.header + case.wide
-    assert_row(_pick(rows, want), want)
+def test_get_events_selector_matches_nothing(seeded: Seeded) -> None:
+    out = seeded("get", "events", "--field-selector", "involvedObject.name=nope")
+    assert out.stdout == "" and out.stderr.strip() == f"No resources found in {seeded.ns} namespace."
 
 
 # ------------------------------------------------------------------------------------------------ manifests

@@ -9,6 +9,7 @@ One :class:`Client` holds one connection pool; create it inside the component's 
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any

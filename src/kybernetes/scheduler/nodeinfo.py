@@ -218,6 +218,7 @@ class NodeInfo:
     __slots__ = (
         "allocatable",
         "generation",
+        "label_counts",
         "labels",
         "name",
         "node",
@@ -246,6 +247,8 @@ class NodeInfo:
         self.pods_with_affinity: dict[str, PodInfo] = {}
         self.pods_with_required_anti_affinity: dict[str, PodInfo] = {}
         self.used_ports: list[HostPort] = []
+        # (namespace, label key, label value) → non-terminating pods: O(1) counts for equality selectors
+        self.label_counts: dict[tuple[str, str, str], int] = {}
         self.generation = 0
         if node is not None:
             self.set_node(node)
@@ -271,6 +274,11 @@ class NodeInfo:
             if pi.anti_affinity_required:
                 self.pods_with_required_anti_affinity[pi.key] = pi
         self.used_ports.extend(pi.ports)
+        if not pi.terminating:
+            counts = self.label_counts
+            for k, v in pi.labels.items():
+                key = (pi.namespace, k, v)
+                counts[key] = counts.get(key, 0) + 1
         self.generation += 1
 
     def remove_pod(self, key: str) -> PodInfo | None:
@@ -284,6 +292,15 @@ class NodeInfo:
         self.pods_with_required_anti_affinity.pop(key, None)
         for port in pi.ports:
             self.used_ports.remove(port)
+        if not pi.terminating:
+            counts = self.label_counts
+            for k, v in pi.labels.items():
+                lk = (pi.namespace, k, v)
+                left = counts.get(lk, 0) - 1
+                if left > 0:
+                    counts[lk] = left
+                else:
+                    counts.pop(lk, None)
         self.generation += 1
         return pi
 

@@ -38,10 +38,20 @@ class NodeAffinity:
 
     def pre_filter(self, state: fw.CycleState, pod: PodInfo,
                    snapshot: fw.Snapshot) -> tuple[fw.PreFilterResult | None, fw.Status | None]:
-        return None, (None if has_required(pod.spec) else fw.SKIP)
+        if not has_required(pod.spec):
+            return None, fw.SKIP
+        node_affinity = (pod.spec.get("affinity") or {}).get("nodeAffinity") or {}
+        only_selector = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") is None
+        state[NAME + "/selector"] = tuple((pod.spec.get("nodeSelector") or {}).items()) if only_selector else None
+        return None, None
 
     def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
-        if required_node_affinity_matches(pod.spec, node.labels, node.name):
+        selector = state.get(NAME + "/selector")
+        if selector is not None:  # nodeSelector only: the fast path
+            labels = node.labels
+            if all(labels.get(k) == v for k, v in selector):
+                return None
+        elif required_node_affinity_matches(pod.spec, node.labels, node.name):
             return None
         return fw.Status.unresolvable(ERR_REASON, plugin=NAME)
 

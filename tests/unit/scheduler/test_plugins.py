@@ -35,7 +35,8 @@ def run_filter(plugin: Any, p: Obj, n: Any, snapshot_nodes: list[Any] | None = N
         if st is not None and st.code == fw.Code.SKIP:
             return None
         if st is not None:
-            return st
+            rejected: fw.Status = st
+            return rejected
     result: fw.Status | None = plugin.filter(state, pi, n)
     return result
 
@@ -325,7 +326,8 @@ def test_volume_binding(claim: str, target: str, want: tuple[str, ...]) -> None:
     volumes = Volumes({"bound": {"spec": {"volumeName": "pv1"}}, "immediate": {"spec": {"storageClassName": "std"}},
                        "wffc": {"spec": {"storageClassName": "local"}}},
                       {"pv1": PV_ZONE1},
-                      {"std": {"volumeBindingMode": "Immediate"}, "local": {"volumeBindingMode": "WaitForFirstConsumer"}})
+                      {"std": {"volumeBindingMode": "Immediate"},
+                       "local": {"volumeBindingMode": "WaitForFirstConsumer"}})
     nodes = {"a": node_info(node("a", labels={ZONE: "z1"})), "b": node_info(node("b", labels={ZONE: "z2"}))}
     p = pod("p", volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": claim}}])
     assert reasons(run_filter(volumebinding.new(volumes), p, nodes[target], list(nodes.values()))) == want

@@ -30,7 +30,12 @@ APT_PACKAGES=(python3 python3-venv)
 
 # >>> RUNTIME PACKAGES: later issues append here (containerd, runc, containernetworking-plugins, iptables,
 # >>> nftables, docker-registry, ...). Keep one package per word; nothing is installed when all are present.
-RUNTIME_APT_PACKAGES=()
+RUNTIME_APT_PACKAGES=(
+    containerd runc containernetworking-plugins   # the container runtime (CRI), OCI runtime, CNI bridge/IPAM
+    iptables nftables conntrack iproute2          # service rules, network safety net, netns/veth/routes
+    skopeo umoci docker-registry                  # offline images: build (umoci), push (skopeo), local registry
+    busybox-static gcc libc6-dev curl             # image recipes: busybox rootfs, the static pause binary
+)
 # <<< RUNTIME PACKAGES
 
 apt_install_missing() {

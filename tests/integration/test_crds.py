@@ -210,8 +210,6 @@ def test_custom_resource_lifecycle(kubectl: Kubectl) -> None:
     assert err.stderr.strip() == f'Error from server (NotFound): crontabs.{GROUP} "my-cron" not found'
 
 
-@pytest.mark.xfail(strict=True, reason="custom resources carry no metadata.generation (upstream: 1 on create, "
-                                       "+1 on every spec change, not on status)")
 def test_custom_resource_generation(kubectl: Kubectl) -> None:
     kubectl("apply", "-f", "-", input=CR.format(name="gen"))
     assert json.loads(kubectl("get", "ct", "gen", "-o", "json").stdout)["metadata"].get("generation") == 1
@@ -219,8 +217,6 @@ def test_custom_resource_generation(kubectl: Kubectl) -> None:
     assert json.loads(kubectl("get", "ct", "gen", "-o", "json").stdout)["metadata"].get("generation") == 2
 
 
-@pytest.mark.xfail(strict=True, reason="/scale of a custom resource leaves status.selector empty instead of "
-                                       "reading the CRD's labelSelectorPath")
 def test_custom_resource_scale_selector(kubectl: Kubectl) -> None:
     kubectl("apply", "-f", "-", input=CR.format(name="sel"))
     kubectl("patch", "ct", "sel", "--subresource=status", "--type=merge", "-p",
@@ -242,7 +238,6 @@ def test_server_side_apply_custom_resource(kubectl: Kubectl) -> None:
     kubectl("delete", "ct", "ssa")
 
 
-@pytest.mark.xfail(strict=True, reason="custom resources are not validated against the CRD's openAPIV3Schema")
 def test_invalid_custom_resource(kubectl: Kubectl) -> None:
     bad = CR.format(name="bad").replace("replicas: 1", "replicas: many")
     err = kubectl("create", "-f", "-", input=bad, check=False)

@@ -442,8 +442,6 @@ def test_get_all(seeded: Seeded) -> None:
     assert sorted(_get_all_sections(seeded)) == sorted(ALL_SECTIONS)
 
 
-@pytest.mark.xfail(strict=True, reason="discovery lists resources in registry order; upstream sorts them by name, "
-                                       "which orders `get all` (pods, replicationcontrollers, services, ...)")
 def test_get_all_in_upstream_order(seeded: Seeded) -> None:
     assert _get_all_sections(seeded) == ALL_SECTIONS
 

@@ -24,6 +24,8 @@ class Subresource:
     group: str = ""
     version: str = "v1"
     verbs: tuple[str, ...] = SUBRESOURCE_VERBS
+    # scale of a custom resource: (specReplicasPath, statusReplicasPath, labelSelectorPath) as in the CRD
+    scale_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

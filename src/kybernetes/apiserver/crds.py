@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kybernetes.api import crdschema
+from kybernetes.api.errors import FieldError
 from kybernetes.api.registry import STATUS, Registry, Resource, Subresource
+from kybernetes.api.strategy import Strategy
 
 Obj = dict[str, Any]
 
@@ -45,7 +48,10 @@ def resources_from_crd(crd: Obj) -> list[Resource]:
         if "status" in subresources:
             subs.append(STATUS)
         if "scale" in subresources:
-            subs.append(Subresource("scale", "Scale", "autoscaling", "v1"))
+            scale = subresources.get("scale") or {}
+            subs.append(Subresource("scale", "Scale", "autoscaling", "v1", scale_paths=(
+                scale.get("specReplicasPath", ".spec.replicas"), scale.get("statusReplicasPath", ".status.replicas"),
+                scale.get("labelSelectorPath", ""))))
         out.append(Resource(
             group, v["name"], kind, plural, spec.get("scope", "Namespaced") == "Namespaced",
             tuple(names.get("shortNames") or ()), tuple(names.get("categories") or ()),
@@ -88,3 +94,42 @@ def apply_crd(registry: Registry, crd: Obj | None, old: Obj | None) -> list[Reso
     for res in resources:
         registry.add(res)
     return resources
+
+
+class CustomResourceStrategy:
+    """The generic strategy plus validation against the CRD version's openAPIV3Schema."""
+
+    def __init__(self, base: Strategy, schema: Obj | None) -> None:
+        self._base = base
+        self._schema = schema
+        self.has_status_subresource = base.has_status_subresource
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        self._base.prepare_for_create(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        self._base.prepare_for_update(new, old)
+
+    def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
+        self._base.prepare_for_status_update(new, old)
+
+    def default(self, obj: Obj) -> None:
+        self._base.default(obj)
+
+    def _schema_errors(self, obj: Obj) -> list[FieldError]:
+        return crdschema.validate(obj, self._schema) if self._schema else []
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return self._base.validate(obj) + self._schema_errors(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return self._base.validate_update(new, old) + self._schema_errors(new)
+
+    def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return self._base.validate_status_update(new, old) + self._schema_errors(new)
+
+    def generation_changes(self, new: Obj, old: Obj) -> bool:
+        return self._base.generation_changes(new, old)
+
+    def warnings(self, obj: Obj) -> list[str]:
+        return self._base.warnings(obj)

@@ -86,7 +86,7 @@ def api_group(registry: Registry, group: str) -> dict[str, Any]:
 
 
 def api_resource_list(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
-    resources = list(registry.in_group_version(group, version))
+    resources = sorted(registry.in_group_version(group, version), key=lambda r: r.plural)
     if not resources:
         return None
     gv = f"{group}/{version}" if group else version
@@ -123,7 +123,8 @@ def _aggregated_group(registry: Registry, group: str) -> dict[str, Any]:
     versions = []
     for v in registry.versions(group):
         versions.append({"version": v, "freshness": "Current",
-                         "resources": [_aggregated_resource(r) for r in registry.in_group_version(group, v)]})
+                         "resources": [_aggregated_resource(r) for r in
+                                       sorted(registry.in_group_version(group, v), key=lambda r: r.plural)]})
     return {"metadata": {"name": group, "creationTimestamp": None}, "versions": versions}
 
 

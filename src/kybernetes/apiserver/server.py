@@ -88,8 +88,11 @@ class APIServer:
             self.presenter.custom_columns[(res.group, res.version, res.plural)] = columns.get(res.version, [])
             if res.version in schemas:
                 self.custom_schemas[(res.group, res.version, res.kind)] = schemas[res.version]
+        storage = next((v["name"] for v in (crd.get("spec") or {}).get("versions") or [] if v.get("storage")), "")
+        for res in resources[:1]:
+            base = generic_strategy(crds.has_status(crd, storage or res.version))
             self.store.set_custom_strategy(res.group, res.kind,
-                                           generic_strategy(crds.has_status(crd, res.version)))
+                                           crds.CustomResourceStrategy(base, schemas.get(storage or res.version)))
 
     async def prepare(self) -> None:
         """Load what the store already holds (CRDs, allocations) and create the bootstrap objects."""

@@ -240,7 +240,7 @@ class RestStore:
         stored = self.to_storage(res, obj)
         strategy = self.strategy(res)
         strategy.prepare_for_create(stored)
-        if (res.group, res.kind) in GENERATION_KINDS:
+        if _tracks_generation(res):
             objects.meta(stored)["generation"] = 1
         else:
             objects.meta(stored).pop("generation", None)
@@ -351,7 +351,7 @@ class RestStore:
             else:
                 strategy.prepare_for_update(new, old_stored)
                 strategy.default(new)
-                if (res.group, res.kind) in GENERATION_KINDS and strategy.generation_changes(new, old_stored):
+                if _tracks_generation(res) and strategy.generation_changes(new, old_stored):
                     objects.meta(new)["generation"] = int(old_stored["metadata"].get("generation") or 0) + 1
                 await self.hooks.before_update(res, new, old_stored, opts.dry_run)
                 field_errors = strategy.validate_update(new, old_stored)
@@ -475,6 +475,10 @@ class RestStore:
             grace = spec.get("terminationGracePeriodSeconds", 30)
         grace = int(grace)
         return max(grace, 0)
+
+
+def _tracks_generation(res: Resource) -> bool:
+    return res.is_custom or (res.group, res.kind) in GENERATION_KINDS
 
 
 def _pending_finalizers(res: Resource, obj: Obj) -> list[str]:

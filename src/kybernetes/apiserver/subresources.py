@@ -63,22 +63,44 @@ async def handle(handler: ResourceHandler, request: web.Request, res: Resource, 
 
 # -- scale -------------------------------------------------------------------------------------------------
 
+def _dig(obj: Obj, path: str) -> Any:
+    cur: Any = obj
+    for part in path.strip(".").split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def _plant(obj: Obj, path: str, value: Any) -> None:
+    parts = path.strip(".").split(".")
+    cur = obj
+    for part in parts[:-1]:
+        cur = cur.setdefault(part, {})
+    cur[parts[-1]] = value
+
+
+def _scale_paths(res: Resource) -> tuple[str, ...]:
+    sub = res.subresource("scale")
+    return sub.scale_paths if sub is not None and sub.scale_paths else (".spec.replicas", ".status.replicas", "")
+
+
 def scale_of(res: Resource, obj: Obj) -> Obj:
     meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector")
-    if res.kind == "ReplicationController":
-        text = selectors.format_labels(selector or {})
-    elif isinstance(selector, dict):
-        text = selectors.selector_string(selector)
+    spec_path, status_path, selector_path = _scale_paths(res)
+    if res.is_custom:
+        text = str(_dig(obj, selector_path) or "") if selector_path else ""
+    elif res.kind == "ReplicationController":
+        text = selectors.format_labels((obj.get("spec") or {}).get("selector") or {})
+    elif isinstance((obj.get("spec") or {}).get("selector"), dict):
+        text = selectors.selector_string((obj.get("spec") or {}).get("selector"))
     else:
-        text = str(status.get("selector") or "")
+        text = str((obj.get("status") or {}).get("selector") or "")
     scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                   if k in meta}
     return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scale_meta,
-            "spec": {"replicas": int(spec.get("replicas", 0) or 0)},
-            "status": {"replicas": int(status.get("replicas", 0) or 0), "selector": text}}
+            "spec": {"replicas": int(_dig(obj, spec_path) or 0)},
+            "status": {"replicas": int(_dig(obj, status_path) or 0), "selector": text}}
 
 
 async def _scale(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
@@ -117,7 +139,7 @@ async def _scale(handler: ResourceHandler, request: web.Request, res: Resource, 
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise errors.invalid("Scale", "autoscaling", info.name, [
                 errors.invalid_value("spec.replicas", replicas, "must be greater than or equal to 0")])
-        current.setdefault("spec", {})["replicas"] = replicas
+        _plant(current, _scale_paths(res)[0], replicas)
         current["metadata"].pop("resourceVersion", None)
         return current
 

@@ -428,7 +428,8 @@ def test_all_namespaces(seeded: Seeded) -> None:
         r for r in rows if r["NAMESPACE"] == seeded.ns).items()
 
 
-ALL_SECTIONS = ["pod/web-pod", "service/web-np", "replicationcontroller/legacy-rc", "daemonset.apps/agent",
+# upstream's discovery lists each group's resources by name: core pods, replicationcontrollers, services; …
+ALL_SECTIONS = ["pod/web-pod", "replicationcontroller/legacy-rc", "service/web-np", "daemonset.apps/agent",
                 "deployment.apps/web-deploy", "replicaset.apps/web-rs", "statefulset.apps/db",
                 "horizontalpodautoscaler.autoscaling/web-hpa1", "cronjob.batch/hello", "job.batch/pi"]
 

@@ -27,7 +27,7 @@ def eventually(check: Callable[[], object], timeout: float = 60.0, interval: flo
             if result:
                 return result
             error: BaseException | None = AssertionError(f"{check} kept returning {result!r}")
-        except (AssertionError, subprocess.CalledProcessError) as exc:
+        except (AssertionError, IndexError, KeyError, subprocess.CalledProcessError) as exc:
             error = exc
         if time.monotonic() > deadline:
             assert error is not None
@@ -184,19 +184,30 @@ spec:
     assert names == ["web-0", "web-1", "web-2"]
 
 
-@pytest.mark.parametrize("component", ["controller-manager"])
+@pytest.mark.parametrize("component", ["controller-manager", "scheduler"])
 def test_restart_mid_rollout_creates_no_duplicates(cluster: Cluster, component: str) -> None:
     k = cluster.kubectl
-    k("create", "deployment", "steady", "--image=nginx", "--replicas=4", version=KUBECTL)
-    eventually(lambda: rows(cluster, "get", "deploy", "steady")[1][1] == "4/4", timeout=90)
-    k("set", "image", "deployment/steady", "nginx=nginx:1.27", version=KUBECTL)
-    pid = _component_pid(cluster, component)
-    subprocess.run(["kill", "-TERM", str(pid)], check=True)
-    k("rollout", "status", "deployment/steady", "--timeout=90s", version=KUBECTL)
-    pods = rows(cluster, "get", "pods", "-l", "app=steady")[1:]
-    eventually(lambda: len([r for r in rows(cluster, "get", "pods", "-l", "app=steady")[1:]
-                            if r[2] == "Running"]) == 4, timeout=60)
-    assert len(pods) >= 4
+    name = f"steady-{component.split('-')[0]}"
+    k("create", "deployment", name, "--image=nginx", "--replicas=4", version=KUBECTL)
+    eventually(lambda: rows(cluster, "get", "deploy", name)[1][1] == "4/4", timeout=90)
+    k("set", "image", f"deployment/{name}", "nginx=nginx:1.27", version=KUBECTL)
+    subprocess.run(["kill", "-TERM", str(_component_pid(cluster, component))], check=True)
+    k("rollout", "status", f"deployment/{name}", "--timeout=120s", version=KUBECTL)
+
+    def settled() -> list[dict]:  # type: ignore[type-arg]
+        pods = json.loads(k("get", "pods", "-l", f"app={name}", "-o", "json", version=KUBECTL).stdout)["items"]
+        live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+        assert len(live) == 4 and all(p["status"].get("phase") == "Running" for p in live)
+        return live
+
+    live = eventually(settled, timeout=60)
+    assert isinstance(live, list)
+    new_rs = {p["metadata"]["labels"]["pod-template-hash"] for p in live}
+    assert len(new_rs) == 1
+    rs_name = f"{name}-{new_rs.pop()}"
+    created = k("get", "events", "--field-selector", f"involvedObject.name={rs_name},reason=SuccessfulCreate",
+                "-o", "json", version=KUBECTL).stdout
+    assert sum(e.get("count", 1) for e in json.loads(created)["items"]) == 4  # exactly one create per replica
 
 
 def _component_pid(cluster: Cluster, component: str) -> int:
@@ -205,3 +216,43 @@ def _component_pid(cluster: Cluster, component: str) -> int:
     pids = [int(p) for p in out.stdout.split()]
     assert pids, f"no {component} process found"
     return pids[0]
+
+
+def test_node_failure_evicts_and_reschedules(tmp_path: pytest.TempPathFactory) -> None:
+    """A node whose kubelet stops renewing its Lease goes NotReady, gets the unreachable taints, and its pods are
+    evicted and recreated on the other nodes."""
+    from harness import Cluster as View
+    from harness import KybServer
+
+    server = KybServer(tmp_path / "data", simulated_nodes=3, extra_args=(  # type: ignore[operator]
+        "--controller-option", "node_monitor_grace_period=6", "--controller-option", "node_monitor_period=1",
+        "--controller-option", "max_toleration_seconds=2"))
+    with server:
+        cluster = View(server, tmp_path / "cache")  # type: ignore[operator]
+        k = cluster.kubectl
+        eventually(lambda: len(rows(cluster, "get", "nodes")) == 4)
+        k("create", "deployment", "spread", "--image=nginx", "--replicas=6", version=KUBECTL)
+        eventually(lambda: rows(cluster, "get", "deploy", "spread")[1][1] == "6/6", timeout=90)
+        placed = json.loads(k("get", "pods", "-l", "app=spread", "-o", "json", version=KUBECTL).stdout)["items"]
+        victim = placed[0]["spec"]["nodeName"]
+        on_victim = {p["metadata"]["name"] for p in placed if p["spec"]["nodeName"] == victim}
+        k("annotate", "node", victim, "kybernetes.io/simulate-paused=true", version=KUBECTL)
+
+        def not_ready() -> bool:
+            node = json.loads(k("get", "node", victim, "-o", "json", version=KUBECTL).stdout)
+            ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+            taints = {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
+            return ready["status"] == "Unknown" and ("node.kubernetes.io/unreachable", "NoExecute") in taints
+
+        eventually(not_ready, timeout=60)
+        assert rows(cluster, "get", "node", victim)[1][1] == "NotReady"
+
+        def rescheduled() -> bool:
+            pods = json.loads(k("get", "pods", "-l", "app=spread", "-o", "json", version=KUBECTL).stdout)["items"]
+            live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+            running = [p for p in live if p["status"].get("phase") == "Running"]
+            return len(running) == 6 and all(p["spec"]["nodeName"] != victim for p in running)
+
+        eventually(rescheduled, timeout=90)
+        events = k("get", "events", "--field-selector", "reason=TaintManagerEviction", version=KUBECTL).stdout
+        assert any(name in events for name in on_victim)

@@ -67,6 +67,9 @@ def _node_name_index(pod: Obj) -> list[str]:
     return [str(name)] if name else []
 
 
+PAUSE_ANNOTATION = "kybernetes.io/simulate-paused"
+
+
 class SimulatedNodes:
     """N simulated kubelets sharing one client, one node informer and one pod informer."""
 
@@ -85,6 +88,7 @@ class SimulatedNodes:
         self.events = KubeletEvents(client, enabled=bool(opts.get("events", True)))
         self.kubelet_version = str(opts.get("kubelet_version", ""))
         self.paused: set[str] = set()
+        self._paused_by_annotation: set[str] = set()
         self.boot_ids = {name: str(uuid.uuid4()) for name in self.names}
         self.node_informer = Informer(client, NODES,
                                       label_selector=f"node.kubernetes.io/instance-type={sn.INSTANCE_TYPE}")
@@ -207,7 +211,19 @@ class SimulatedNodes:
                 await asyncio.wait_for(wake.wait(), timeout=self.lease_interval)
 
     def _on_node(self, node: Obj) -> None:
-        name = (node.get("metadata") or {}).get("name", "")
+        meta = node.get("metadata") or {}
+        name = meta.get("name", "")
+        if name in self._wake:
+            # tests and demos stop a node's kubelet from outside the agent with this annotation
+            wants_pause = (meta.get("annotations") or {}).get(PAUSE_ANNOTATION) == "true"
+            if wants_pause and name not in self.paused:
+                self.pause(name)
+            elif not wants_pause and name in self.paused and name in self._paused_by_annotation:
+                self.resume(name)
+            if wants_pause:
+                self._paused_by_annotation.add(name)
+            else:
+                self._paused_by_annotation.discard(name)
         if name in self._wake and name not in self.paused and not sn.is_healthy(node):
             self._wake[name].set()
 

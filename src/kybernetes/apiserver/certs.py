@@ -419,3 +419,34 @@ def write_atomic(path: Path, data: bytes, mode: int) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# ------------------------------------------------------------------------------ the API server as a kubelet client
+
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
+
+
+def ensure_kubelet_client_cert(pki: Pki) -> tuple[Path, Path]:
+    """The API server's client certificate for kubelets (CN ``kube-apiserver-kubelet-client``, O
+    ``system:masters``) as ``(cert path, key path)`` under ``pki.dir``; issued from the CA when missing, not
+    signed by it, of another identity or near expiry, else reused."""
+    cert_path, key_path = pki.dir / "kubelet-client.crt", pki.dir / "kubelet-client.key"
+    want = User(KUBELET_CLIENT_USER, (ADMIN_GROUP,))
+    _ensure_leaf(cert_path, key_path, pki.ca, _now(),
+                 acceptable=lambda cert: _identity_of(cert) == want,
+                 issue=lambda: issue_client_cert(pki.ca, KUBELET_CLIENT_USER, [ADMIN_GROUP]))
+    return cert_path, key_path
+
+
+def kubelet_client_ssl_context(pki: Pki) -> ssl.SSLContext:
+    """A TLS client context for calling kubelets: presents the kubelet client certificate (see
+    :func:`ensure_kubelet_client_cert`) and accepts only serving certificates signed by the cluster CA. Host
+    names are not checked: kubelets serve on whatever address their node reports."""
+    cert_path, key_path = ensure_kubelet_client_cert(pki)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_verify_locations(cadata=pki.ca_cert_pem.decode())
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_cert_chain(cert_path, key_path)
+    return ctx

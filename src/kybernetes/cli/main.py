@@ -79,7 +79,8 @@ def cmd_server(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     options = ServerOptions(data_dir=Path(args.data_dir), https_port=args.https_port,
                             bind_address=args.bind_address, datastore=args.datastore,
-                            simulated_nodes=args.simulated_nodes, agent=not args.no_agent)
+                            simulated_nodes=args.simulated_nodes, agent=not args.no_agent,
+                            extra_args={"controller-manager": [f"--option={o}" for o in args.controller_option or []]})
     ready = asyncio.Event()
 
     async def main() -> None:
@@ -97,7 +98,19 @@ def cmd_controller_manager(args: argparse.Namespace) -> int:
 
     _setup_logging(args.verbose)
     enabled = args.controllers.split(",") if args.controllers else None
-    return _run(run(Path(args.kubeconfig), enabled=enabled))
+    return _run(run(Path(args.kubeconfig), enabled=enabled, options=_options(args.option)))
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any]:
+    """``key=value`` tuning options; numbers become floats."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, _, value = pair.partition("=")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_apiserver_flags(p)
     p.add_argument("--no-agent", action="store_true", help="control plane only")
     p.add_argument("--simulated-nodes", type=int, default=0, help="run N simulated nodes (like kwok)")
+    p.add_argument("--controller-option", action="append", metavar="KEY=VALUE",
+                   help="passed to the controller manager as --option (repeatable)")
     p.add_argument("--cleanup", action="store_true", help="stop containers and remove rules on exit")
     p.set_defaults(func=cmd_server)
     p = sub.add_parser("apiserver", help="run the API server alone")
@@ -158,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("controller-manager", help="run the controllers (leader-elected)")
     p.add_argument("--kubeconfig", required=True)
     p.add_argument("--controllers", default="", help="comma-separated names (default: all)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="controller tuning, e.g. node_monitor_grace_period=40 (repeatable)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_controller_manager)
     p = sub.add_parser("scheduler", help="run the scheduler (leader-elected)")

@@ -256,3 +256,37 @@ def test_node_failure_evicts_and_reschedules(tmp_path: pytest.TempPathFactory) -
         eventually(rescheduled, timeout=90)
         events = k("get", "events", "--field-selector", "reason=TaintManagerEviction", version=KUBECTL).stdout
         assert any(name in events for name in on_victim)
+
+
+def test_cronjob_fires_every_minute(cluster: Cluster) -> None:
+    manifest = """
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: minutely
+spec:
+  schedule: "*/1 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata:
+          annotations:
+            kybernetes.io/simulate-duration: "1s"
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - name: hello
+            image: busybox
+"""
+    cluster.kubectl("apply", "-f", "-", input=manifest, version=KUBECTL)
+
+    def completed_job() -> bool:
+        jobs = rows(cluster, "get", "jobs")
+        return any(re.fullmatch(r"minutely-\d+", r[0]) and r[1:3] == ["Complete", "1/1"] for r in jobs[1:])
+
+    eventually(completed_job, timeout=100, interval=2)
+    cron = rows(cluster, "get", "cronjob", "minutely")
+    assert cron[1][1] == "*/1 * * * *" and cron[1][5] != "<none>"  # LAST SCHEDULE is set
+    events = cluster.kubectl("get", "events", "--field-selector", "involvedObject.name=minutely",
+                             version=KUBECTL).stdout
+    assert re.search(r"SuccessfulCreate\s+cronjob/minutely\s+Created job minutely-\d+", events)

@@ -189,6 +189,10 @@ def _umount(path: str) -> None:
         log.warning("umount %s: %s", path, os.strerror(err))
 
 
+def _any_alive(pids: list[int]) -> bool:
+    return any(os.path.exists(f"/proc/{p}") for p in pids)
+
+
 class ContainerdError(RuntimeError):
     pass
 
@@ -232,7 +236,7 @@ class Containerd:
             d.mkdir(parents=True, exist_ok=True)
             (d / "hosts.toml").write_text(text)
 
-    async def start(self, timeout: float = 20.0) -> None:
+    async def start(self, ready_within: float = 20.0) -> None:
         if self.pid is not None:
             return
         self.write_config()
@@ -242,15 +246,15 @@ class Containerd:
             self._proc = await asyncio.create_subprocess_exec(
                 self.binary, "--config", str(self.paths.config),
                 stdin=asyncio.subprocess.DEVNULL, stdout=logf, stderr=logf,
-                preexec_fn=_set_pdeathsig,  # noqa: PLW1509 - async-signal-safe enough: one prctl call
+                preexec_fn=_set_pdeathsig,  # one prctl call between fork and exec
             )
         log.info("containerd started (pid %d, socket %s)", self._proc.pid, self.socket_path)
-        await self._wait_ready(timeout)
+        await self._wait_ready(ready_within)
 
-    async def _wait_ready(self, timeout: float) -> None:
+    async def _wait_ready(self, ready_within: float) -> None:
         assert self._proc is not None
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + ready_within
         last = ""
         while loop.time() < deadline:
             if self._proc.returncode is not None:
@@ -266,7 +270,7 @@ class Containerd:
                     except CRIError as e:
                         last = str(e)
             await asyncio.sleep(0.05)
-        raise ContainerdError(f"containerd's CRI did not answer within {timeout}s ({last}): {self._log_tail()}")
+        raise ContainerdError(f"containerd's CRI did not answer within {ready_within}s ({last}): {self._log_tail()}")
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
@@ -274,13 +278,13 @@ class Containerd:
         except OSError:
             return ""
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
         proc, self._proc = self._proc, None
         if proc is None or proc.returncode is not None:
             return
         proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
+            await asyncio.wait_for(proc.wait(), grace)
         except TimeoutError:
             proc.kill()
             await proc.wait()
@@ -308,10 +312,16 @@ class Containerd:
         finally:
             await self.stop()
             await self._kill_shims()
-            for mnt in mounts_under(Path("/proc/self/mountinfo").read_text(), [self.paths.root, self.paths.state]):
-                _umount(mnt)
+            self.unmount_leftovers()
             for p in self.paths.state.glob(f"*{SOCKET_NAME}*"):
                 p.unlink(missing_ok=True)
+
+    def unmount_leftovers(self) -> None:
+        """Unmount (lazily) every mount under root and state, deepest first."""
+        with open("/proc/self/mountinfo") as f:
+            mountinfo = f.read()
+        for mnt in mounts_under(mountinfo, [self.paths.root, self.paths.state]):
+            _umount(mnt)
 
     def shim_pids(self) -> list[int]:
         """PIDs of containerd-shim processes serving this instance (``-address <our socket>``)."""
@@ -333,6 +343,6 @@ class Containerd:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         for _ in range(100):
-            if not any(Path(f"/proc/{p}").exists() for p in pids):
+            if not _any_alive(pids):
                 return
             await asyncio.sleep(0.02)

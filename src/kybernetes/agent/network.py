@@ -23,6 +23,7 @@ only part with side effects (``nft``, ``ip``, ``/proc/sys``, files).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -284,7 +285,5 @@ class NetworkSafetyNet:
         for path, existed in ((results, state.get("cni_results_existed", True)),
                               (self._cni_state_dir, state.get("cni_state_dir_existed", True))):
             if not existed:
-                try:
+                with contextlib.suppress(OSError):  # not empty (someone else's results) or already gone
                     path.rmdir()
-                except OSError:  # not empty (someone else's results) or already gone
-                    pass

@@ -17,7 +17,7 @@ from aiohttp import web
 from kybernetes.api import patch, schema
 from kybernetes.api.registry import Registry, Resource
 from kybernetes.api.strategies import generic_strategy
-from kybernetes.apiserver import bootstrap, certs, crds, kubeconfig
+from kybernetes.apiserver import bootstrap, certs, crds, kubeconfig, nodeproxy
 from kybernetes.apiserver.admission import Admission
 from kybernetes.apiserver.app import Routes, build_app
 from kybernetes.apiserver.handlers import ResourceHandler
@@ -114,6 +114,7 @@ class APIServer:
 async def run(options: Options, ready: asyncio.Event | None = None) -> None:
     options.data_dir.mkdir(parents=True, exist_ok=True)
     pki = certs.ensure_pki(options.data_dir, hosts=options.extra_sans)
+    nodeproxy.configure(certs.kubelet_client_ssl_context(pki))
     storage = await open_storage(options)
     server = APIServer(options, storage)
     runner: web.AppRunner | None = None

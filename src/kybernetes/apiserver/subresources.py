@@ -57,7 +57,7 @@ async def handle(handler: ResourceHandler, request: web.Request, res: Resource, 
         updated = await handler.store.patch(res, info.namespace, info.name, set_finalizers, opts)
         return handler.presenter.object_response(request, res, updated)
     elif sub.name in NODE_PROXIED:
-        return await _node_proxied(handler, res, info)
+        return await _node_proxied(handler, request, res, info)
     raise errors.method_not_supported(f"{res.plural}/{sub.name}", res.group, method.lower())
 
 
@@ -202,15 +202,11 @@ async def _evict(handler: ResourceHandler, request: web.Request, res: Resource, 
                          201)
 
 
-async def _node_proxied(handler: ResourceHandler, res: Resource, info: RequestInfo) -> web.StreamResponse:
-    obj = await handler.store.get(res, info.namespace, info.name)
-    if res.kind == "Pod":
-        node = (obj.get("spec") or {}).get("nodeName")
-        if not node:
-            raise errors.bad_request(f'pod {info.name} does not have a host assigned')
-        raise errors.service_unavailable(f'no kubelet is serving node "{node}" yet: {info.subresource} is not '
-                                         f"available")
-    raise errors.service_unavailable(f"{info.subresource} for {res.plural} is not available: no kubelet")
+async def _node_proxied(handler: ResourceHandler, request: web.Request, res: Resource,
+                        info: RequestInfo) -> web.StreamResponse:
+    from kybernetes.apiserver import nodeproxy
+
+    return await nodeproxy.handle(handler, request, res, info)
 
 
 async def _read(request: web.Request) -> bytes:

@@ -41,19 +41,19 @@ Obj = dict[str, Any]
 class KubeletView(Protocol):
     """The lookups the server needs from the kubelet. Each method may be a plain or a coroutine function."""
 
-    def pod_by_name(self, namespace: str, name: str) -> Obj | None | Awaitable[Obj | None]:
+    def pod_by_name(self, namespace: str, name: str) -> Obj | Awaitable[Obj | None] | None:
         """The pod object (as last seen from the API server) or ``None``."""
         ...
 
     def container_id(self, namespace: str, pod: str, container: str,
-                     previous: bool = False) -> str | None | Awaitable[str | None]:
+                     previous: bool = False) -> str | Awaitable[str | None] | None:
         """The runtime id of the current (or, with ``previous``, the last terminated) container instance."""
         ...
 
-    def sandbox_id(self, namespace: str, pod: str) -> str | None | Awaitable[str | None]: ...
+    def sandbox_id(self, namespace: str, pod: str) -> str | Awaitable[str | None] | None: ...
 
     def log_path(self, namespace: str, pod: str, container: str,
-                 previous: bool = False) -> str | Path | None | Awaitable[str | Path | None]: ...
+                 previous: bool = False) -> str | Path | Awaitable[str | Path | None] | None: ...
 
     def pods(self) -> list[Obj] | Awaitable[list[Obj]]:
         """The pods bound to this node."""

@@ -133,7 +133,7 @@ class Upgraded:
 
 
 async def open_upgrade(host: str, port: int, method: str, target: str, headers: Iterable[tuple[str, str]], *,
-                       ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0) -> Upgraded:
+                       ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0) -> Upgraded:  # noqa: ASYNC109
     """Connect, send ``method target`` with ``headers`` (a ``Host`` header is added) and return the upgraded
     connection; raises :class:`UpgradeError` for any answer but 101, ``OSError`` when unreachable."""
     reader, writer = await asyncio.wait_for(
@@ -211,7 +211,7 @@ async def hijack(request: web.Request, head: ResponseHead) -> Hijacked:
     protocol.set_parser(cast(Any, _RawFeed(reader)))
     transport = request.transport
     assert transport is not None
-    return Hijacked(resp, reader, cast(asyncio.Transport, transport))
+    return Hijacked(resp, reader, transport)
 
 
 async def _pump_to_transport(reader: asyncio.StreamReader, out: Hijacked) -> None:
@@ -251,14 +251,16 @@ SPDY_VERSION = 3
 SYN_STREAM, SYN_REPLY, RST_STREAM, SETTINGS, PING, GOAWAY, HEADERS, WINDOW_UPDATE = 1, 2, 3, 4, 6, 7, 8, 9
 FLAG_FIN = 0x01
 
-_DICT_WORDS = (
+_DICT_HEADER_NAMES = (
     "options head post put delete trace accept accept-charset accept-encoding accept-language accept-ranges age "
     "allow authorization cache-control connection content-base content-encoding content-language content-length "
     "content-location content-md5 content-range content-type date etag expect expires from host if-match "
     "if-modified-since if-none-match if-range if-unmodified-since last-modified location max-forwards pragma "
     "proxy-authenticate proxy-authorization range referer retry-after server te trailer transfer-encoding upgrade "
     "user-agent vary via warning www-authenticate method get status"
-).split() + ["200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie", "keep-alive", "origin"]
+)
+_DICT_WORDS = [*_DICT_HEADER_NAMES.split(), "200 OK", "version", "HTTP/1.1", "url", "public", "set-cookie",
+               "keep-alive", "origin"]
 _DICT_TAIL = (
     "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504505"
     "203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 Unauthorized"
@@ -331,7 +333,7 @@ class SpdyCodec:
     def _headers(self, block: bytes) -> tuple[tuple[str, str], ...]:
         raw = self._inflate.decompress(block)
         (count,) = struct.unpack_from(">I", raw, 0)
-        pos, out = 4, []
+        pos, out = 4, list[tuple[str, str]]()
         for _ in range(count):
             (klen,) = struct.unpack_from(">I", raw, pos)
             key = raw[pos + 4:pos + 4 + klen].decode()
@@ -426,7 +428,7 @@ class SpdyClientSession:
                         yield SpdyEvent("data", name, frame.data)
                     if frame.fin:
                         yield SpdyEvent("fin", name)
-                elif frame.type == SYN_REPLY and frame.fin or frame.type == RST_STREAM:
+                elif (frame.type == SYN_REPLY and frame.fin) or frame.type == RST_STREAM:
                     yield SpdyEvent("fin", name)
                 elif frame.type == PING:
                     self.conn.writer.write(self.codec.control(PING, 0, frame.data))

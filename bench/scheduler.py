@@ -112,14 +112,17 @@ async def floor(client: Client, count: int) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = tempfile.mkdtemp(prefix="kyb-sched-bench-")
     port = 26443
-    proc = subprocess.Popen([sys.executable,  # noqa: ASYNC220 - started once, before any load "-m", "kybernetes.cli.main", "server", "--data-dir", data_dir,
-                             "--https-port", str(port), "--simulated-nodes", str(args.nodes)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    argv = [sys.executable, "-m", "kybernetes.cli.main", "server", "--data-dir", data_dir,
+            "--https-port", str(port), "--simulated-nodes", str(args.nodes)]
+    proc = subprocess.Popen(argv,  # noqa: ASYNC220 - started once, before any load
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert proc.stdout is not None
         line = await asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline)
         if b"ready" not in line:
-            raise SystemExit(f"kyb server did not start: {line!r}")
+            proc.kill()
+            err = proc.stderr.read() if proc.stderr else b""
+            raise SystemExit(f"kyb server did not start: {line!r} {err[-2000:]!r}")
         client = Client(load_kubeconfig(Path(data_dir) / "kubeconfig.yaml"), user_agent="bench")
         t_nodes = time.perf_counter()
         await wait_nodes(client, args.nodes)
@@ -170,7 +173,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await client.close()
         return result
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:

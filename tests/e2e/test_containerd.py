@@ -55,6 +55,13 @@ def host_snapshot() -> dict[str, object]:
     }
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _rmdir_cgroups(top: str) -> None:
     for hierarchy in CGROUP_ROOT.iterdir():
         base = hierarchy / top
@@ -114,8 +121,8 @@ async def node(tmp_path: Path, cgroup_top: str) -> AsyncIterator[Node]:
             await registry.stop()
     # after cleanup: nothing of ours is left
     assert started_pid is not None
-    assert not os.path.exists(f"/proc/{started_pid}"), "containerd still running"
-    assert not [p for p in shims if os.path.exists(f"/proc/{p}")], "shims still running"
+    assert not _alive(started_pid), "containerd still running"
+    assert not [p for p in shims if _alive(p)], "shims still running"
     assert containerd is not None and containerd.shim_pids() == []
     assert host_snapshot() == before
     mounts = Path("/proc/self/mountinfo").read_text()
@@ -206,8 +213,9 @@ async def test_pod_cannot_reach_outside(node: Node) -> None:
     cri = node.cri
     sb_cfg = sandbox_config(node, "probe")
     sandbox_id = await cri.run_pod_sandbox(sb_cfg)
+    image_ref = await cri.pull_image("busybox")
     cid = await cri.create_container(sandbox_id, ContainerConfig(
-        name="bb", image="busybox", command=["sleep", "3600"], log_path="bb/0.log"), sb_cfg)
+        name="bb", image=image_ref, command=["sleep", "3600"], log_path="bb/0.log"), sb_cfg)
     await cri.start_container(cid)
 
     res = await cri.exec_sync(cid, ["nc", "-w", "1", "192.0.2.1", "80"], timeout=10)

@@ -21,6 +21,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,12 @@ MIRRORED_REGISTRIES = ("docker.io", "registry.k8s.io")
 CNI_BIN_DIR = "/usr/lib/cni"
 RUNC = "/usr/sbin/runc"
 SOCKET_NAME = "containerd.sock"
-MAX_SOCKET_PATH = 100  # sun_path is 108 bytes; keep a margin
+MAX_SOCKET_PATH = 104  # containerd refuses longer unix socket paths (portable sun_path limit)
+TTRPC_SUFFIX = ".ttrpc"  # containerd also listens on <socket>.ttrpc
 CRI_NAMESPACE = "k8s.io"
 PR_SET_PDEATHSIG = 1
+# host dirs containerd 1.6 and CNI create outside our state dir (shim sockets, netns files), innermost first
+SHARED_RUN_DIRS = ("/run/containerd/s", "/run/containerd", str(RUN_DIR.parent), "/run/netns")
 
 
 def choose_state_dir(data_dir: Path) -> Path:
@@ -49,7 +53,7 @@ def choose_state_dir(data_dir: Path) -> Path:
     if data_dir == DEFAULT_DATA_DIR:
         return RUN_DIR
     local = data_dir / "containerd" / "state"
-    if len(str(local / SOCKET_NAME)) <= MAX_SOCKET_PATH:
+    if len(str(local / SOCKET_NAME) + TTRPC_SUFFIX) <= MAX_SOCKET_PATH:
         return local
     return RUN_DIR.with_name("containerd-" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:12])
 
@@ -189,8 +193,17 @@ def _umount(path: str) -> None:
         log.warning("umount %s: %s", path, os.strerror(err))
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _any_alive(pids: list[int]) -> bool:
-    return any(os.path.exists(f"/proc/{p}") for p in pids)
+    return any(_alive(p) for p in pids)
 
 
 class ContainerdError(RuntimeError):
@@ -307,14 +320,17 @@ class Containerd:
         """Remove all pods, stop containerd and remove its runtime leftovers (images under root are kept)."""
         if self.pid is None:
             await self.start()
+        shims = self.shim_pids()  # removed pods' shims exit on their own, shortly after
         try:
             await self.remove_all_pods()
         finally:
             await self.stop()
-            await self._kill_shims()
+            await self._kill_shims(shims)
             self.unmount_leftovers()
-            for p in self.paths.state.glob(f"*{SOCKET_NAME}*"):
-                p.unlink(missing_ok=True)
+            shutil.rmtree(self.paths.state, ignore_errors=True)
+            for d in SHARED_RUN_DIRS:  # created on demand by containerd 1.6 / CNI; removed only when empty
+                with contextlib.suppress(OSError):
+                    os.rmdir(d)
 
     def unmount_leftovers(self) -> None:
         """Unmount (lazily) every mount under root and state, deepest first."""
@@ -337,12 +353,15 @@ class Containerd:
                 pids.append(int(d.name))
         return pids
 
-    async def _kill_shims(self) -> None:
-        pids = self.shim_pids()
-        for pid in pids:
+    async def _kill_shims(self, known: list[int]) -> None:
+        """SIGKILL this instance's shims still alive (``known`` + those found now) and wait until they are gone."""
+        current = self.shim_pids()  # only these are certainly still ours (no PID reuse)
+        pids = sorted(set(known) | set(current))
+        for pid in current:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        for _ in range(100):
+        for _ in range(250):
             if not _any_alive(pids):
                 return
             await asyncio.sleep(0.02)
+        log.warning("containerd shims still present after SIGKILL: %s", pids)

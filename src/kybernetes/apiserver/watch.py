@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -45,6 +47,14 @@ class _Encoder:
         self.partial = accept.partial_metadata
         self.include = params.include_object
         self.first = True
+
+    def encode_shared(self, event_type: str, obj: Obj, event: Event) -> bytes:
+        """Like ``encode``; plain JSON lines are shared between all watchers of the same resource version."""
+        if self.table or self.partial:
+            return self.encode(event_type, obj)
+        key = ("line", event.kv.key, event.kv.mod_revision, self.res.api_version, event_type)
+        line: bytes = _shared(key, lambda: self.encode(event_type, obj))
+        return line
 
     def encode(self, event_type: str, obj: Obj) -> bytes:
         body: Any = obj
@@ -136,19 +146,46 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
             last_rv = event.kv.mod_revision
             if not event.kv.key.startswith(key_prefix):
                 continue
-            new = handler.store.from_storage(res, _decode(event.kv.value, event.kv.mod_revision))
-            old = None
-            if event.prev is not None:
-                old = handler.store.from_storage(res, _decode(event.prev.value, event.prev.mod_revision))
+            new, old = _decoded(handler, res, event)
             line = _classify(event.type, new, old, matches)
             if line is not None:
-                await response.write(encoder.encode(line[0], line[1]))
+                await response.write(encoder.encode_shared(line[0], line[1], event))
     except (ConnectionResetError, asyncio.CancelledError):
         raise
     finally:
         if subscription is not None:
             await subscription.close()
     return response
+
+
+_SHARED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_SHARED_MAX = 8192
+
+
+def _shared(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """A small LRU of work every watcher of a resource would otherwise repeat per event (decoding, encoding).
+    Values are shared between watchers: never mutate them."""
+    value = _SHARED.get(key)
+    if value is None:
+        value = build()
+        _SHARED[key] = value
+        if len(_SHARED) > _SHARED_MAX:
+            _SHARED.popitem(last=False)
+    else:
+        _SHARED.move_to_end(key)
+    return value
+
+
+def _decoded(handler: ResourceHandler, res: Resource, event: Event) -> tuple[Obj, Obj | None]:
+    def build() -> tuple[Obj, Obj | None]:
+        new = handler.store.from_storage(res, _decode(event.kv.value, event.kv.mod_revision))
+        old = None
+        if event.prev is not None:
+            old = handler.store.from_storage(res, _decode(event.prev.value, event.prev.mod_revision))
+        return new, old
+
+    result: tuple[Obj, Obj | None] = _shared(("obj", event.kv.key, event.kv.mod_revision, res.api_version), build)
+    return result
 
 
 def _decode(value: bytes, revision: int) -> Obj:

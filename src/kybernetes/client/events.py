@@ -22,6 +22,8 @@ Obj = dict[str, Any]
 EVENTS = resource("", "v1", "events")
 WINDOW = 600.0  # seconds a repeat is folded into the existing event
 QUEUE = 1000
+SIMILAR_MAX = 10  # upstream's EventAggregator: after 10 similar events (same object/type/reason) they combine
+COMBINED = "(combined from similar events): "
 
 
 def _now() -> str:
@@ -44,6 +46,7 @@ class EventRecorder:
         self.host = host
         self._queue: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(QUEUE)
         self._seen: dict[tuple[str, ...], tuple[str, str, int, float]] = {}  # key → (ns, name, count, first)
+        self._similar: dict[tuple[str, ...], tuple[set[str], float]] = {}  # aggregate key → (messages, since)
 
     def record(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
         """Queue an event about ``obj`` (Normal or Warning); dropped with a log line when the queue is full."""
@@ -69,15 +72,32 @@ class EventRecorder:
             except ApiError as exc:
                 log.debug("could not record event %s: %s", reason, exc)
 
+    def _aggregate(self, ref: Obj, event_type: str, reason: str, message: str) -> tuple[str, str]:
+        """(message, dedup key part): after SIMILAR_MAX different messages for the same object, type and reason
+        within the window, further ones fold into one ``(combined from similar events): …`` event."""
+        key = (ref.get("uid", ""), ref.get("kind", ""), ref.get("name", ""), event_type, reason)
+        messages, since = self._similar.get(key, (set(), time.monotonic()))
+        if time.monotonic() - since > WINDOW:
+            messages, since = set(), time.monotonic()
+        messages.add(message)
+        self._similar[key] = (messages, since)
+        if len(messages) > SIMILAR_MAX:
+            return COMBINED + message, COMBINED
+        return message, message
+
     async def _send(self, ref: Obj, event_type: str, reason: str, message: str) -> None:
         namespace = ref.get("namespace") or "default"
-        key = (ref.get("uid", ""), ref.get("kind", ""), ref.get("name", ""), event_type, reason, message)
+        message, dedup = self._aggregate(ref, event_type, reason, message)
+        key = (ref.get("uid", ""), ref.get("kind", ""), ref.get("name", ""), event_type, reason, dedup)
         now = _now()
         seen = self._seen.get(key)
         if seen is not None and time.monotonic() - seen[3] < WINDOW:
             ns, name, count, first = seen
             try:
-                await self.client.patch(EVENTS, ns, name, {"count": count + 1, "lastTimestamp": now})
+                patch: Obj = {"count": count + 1, "lastTimestamp": now}
+                if dedup == COMBINED:
+                    patch["message"] = message
+                await self.client.patch(EVENTS, ns, name, patch)
                 self._seen[key] = (ns, name, count + 1, first)
                 return
             except NotFoundError:
@@ -94,4 +114,5 @@ class EventRecorder:
         await self.client.create(EVENTS, namespace, event)
         if len(self._seen) > 4096:
             self._seen.clear()
+            self._similar.clear()
         self._seen[key] = (namespace, name, 1, time.monotonic())

@@ -57,6 +57,7 @@ BURST_REPLICAS = 500  # upstream's burstReplicas: most pods created or deleted b
 SLOW_START_INITIAL_BATCH = 1
 POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 CONTROLLER_UID_INDEX = "replicaset-controller/controller-uid"
+ORPHAN_INDEX = "replicaset-controller/orphans"
 REPLICA_FAILURE = "ReplicaFailure"
 
 
@@ -294,6 +295,13 @@ def controller_uid_index(obj: Obj) -> list[str]:
     return [str(ref["uid"])] if ref and ref.get("uid") else []
 
 
+def orphan_index(obj: Obj) -> list[str]:
+    """Pods without a controller, by namespace: the only ones a set may adopt."""
+    if controller_ref(obj) is not None:
+        return []
+    return [str((obj.get("metadata") or {}).get("namespace") or "")]
+
+
 # -- the controller ------------------------------------------------------------------------------------------
 
 class ReplicaSetController(Controller):
@@ -312,6 +320,7 @@ class ReplicaSetController(Controller):
         self.owners: Informer = self.ctx.informers.informer(self.workload.resource)
         self.pods: Informer = self.ctx.informers.informer(PODS)
         self.pods.store.add_indexer(CONTROLLER_UID_INDEX, controller_uid_index)
+        self.pods.store.add_indexer(ORPHAN_INDEX, orphan_index)
         self.owners.add_handlers(on_add=self.enqueue, on_update=self._update_owner, on_delete=self._delete_owner)
         self.pods.add_handlers(on_add=self._add_pod, on_update=self._update_pod, on_delete=self._delete_pod)
 
@@ -435,7 +444,11 @@ class ReplicaSetController(Controller):
 
     async def _claim(self, rs: Obj, selector: LabelSelector) -> list[Obj]:
         namespace = str((rs.get("metadata") or {}).get("namespace") or "")
-        claim = claim_pods(rs, selector, self.pods.lister.list(namespace))
+        # only pods this set controls or nobody controls can be claimed: look those up by index, not by scan
+        uid = str((rs.get("metadata") or {}).get("uid") or "")
+        candidates = self.pods.lister.by_index(CONTROLLER_UID_INDEX, uid) + \
+            self.pods.lister.by_index(ORPHAN_INDEX, namespace)
+        claim = claim_pods(rs, selector, candidates)
         owned = list(claim.owned)
         if claim.adopt and await self._can_adopt(rs):
             for pod in claim.adopt:

@@ -99,8 +99,9 @@ def resource_field_ref(pod: Obj, ref: Obj, allocatable: dict[str, str], default_
     """``resourceFieldRef``: the container's limit/request (the node's allocatable when no limit), divided by
     ``divisor`` and rounded up, like upstream."""
     cname = ref.get("containerName") or default_container
-    containers = [*(pod.get("spec") or {}).get("initContainers") or [], *(pod.get("spec") or {}).get("containers") or []]
-    container = next((c for c in containers if c.get("name") == cname), {})
+    spec = pod.get("spec") or {}
+    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    container: Obj = next((c for c in containers if c.get("name") == cname), {})
     resources = container.get("resources") or {}
     res = str(ref.get("resource", ""))
     kind, _, name = res.partition(".")
@@ -147,7 +148,8 @@ def service_env(services: list[Obj], namespace: str) -> dict[str, str]:
 
 
 async def make_env(pod: Obj, container: Obj, *, configmaps: Getter, secrets: Getter,
-                   services: list[Obj] | None = None, allocatable: dict[str, str] | None = None) -> list[tuple[str, str]]:
+                   services: list[Obj] | None = None,
+                   allocatable: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """The container's environment as ordered (name, value) pairs; raises EnvError like upstream."""
     namespace = (pod.get("metadata") or {}).get("namespace", "")
     env: dict[str, str] = {}
@@ -164,7 +166,7 @@ async def make_env(pod: Obj, container: Obj, *, configmaps: Getter, secrets: Get
                 if ref.get("optional"):
                     continue
                 raise EnvError(f'{"secret" if secret else "configmap"} "{ref.get("name", "")}" not found')
-            keys = set((obj.get("data") or {})) | set((obj.get("binaryData") or obj.get("stringData") or {}))
+            keys = set(obj.get("data") or {}) | set(obj.get("binaryData") or obj.get("stringData") or {})
             for key in sorted(keys):
                 if _ENV_NAME.match(prefix + key):
                     env[prefix + key] = _decode(obj, key, secret) or ""

@@ -37,6 +37,18 @@ def pull_policy(container: Obj) -> str:
     return "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent"
 
 
+def normalize_image(image: str) -> str:
+    """``nginx`` → ``docker.io/library/nginx:latest`` (what upstream shows in container statuses)."""
+    if image.startswith("sha256:") or "@" in image:
+        return image
+    first, _, rest = image.partition("/")
+    if not rest or ("." not in first and ":" not in first and first != "localhost"):
+        image = f"docker.io/{image if rest else 'library/' + image}"
+    if ":" not in image.rsplit("/", 1)[-1]:
+        image += ":latest"
+    return image
+
+
 def format_duration(seconds: float) -> str:
     """Go's time.Duration string, rounded like the kubelet does (ms precision): ``340ms``, ``1.2s``."""
     ms = round(seconds * 1000)

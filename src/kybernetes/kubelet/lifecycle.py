@@ -24,12 +24,12 @@ MAX_LOG_MESSAGE = 2048
 LOG_LINES = 80
 
 
-async def run_hook(handler: Obj, target: Target, runtime: RuntimeService, timeout: float) -> tuple[bool, str]:
+async def run_hook(handler: Obj, target: Target, runtime: RuntimeService, limit: float) -> tuple[bool, str]:
     """Run one lifecycle handler; (success, message)."""
     if "sleep" in handler:
-        await asyncio.sleep(min(float(handler["sleep"].get("seconds") or 0), timeout))
+        await asyncio.sleep(min(float(handler["sleep"].get("seconds") or 0), limit))
         return True, ""
-    probe = {**handler, "timeoutSeconds": max(1, int(timeout))}
+    probe = {**handler, "timeoutSeconds": max(1, int(limit))}
     if "httpGet" in handler:
         async with aiohttp.ClientSession() as session:
             return await run_probe(probe, target, runtime, session)

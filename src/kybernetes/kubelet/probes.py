@@ -179,18 +179,15 @@ class ProbeManager:
                 key = (uid, name, kind)
                 if f"{kind}Probe" in target.container and key not in self._tasks and self._tg is not None:
                     self._tasks[key] = self._tg.create_task(self._worker(key), name=f"probe {kind} {name}")
-        for key in [k for k in self.targets if k[0] == uid and k[1] not in targets]:
-            del self.targets[key]
+        for gone in [k for k in self.targets if k[0] == uid and k[1] not in targets]:
+            del self.targets[gone]
 
     def remove_pod(self, uid: str) -> None:
         for key in [k for k in self._tasks if k[0] == uid]:
             self._tasks.pop(key).cancel()
-        for key3 in [k for k in self._results if k[0] == uid]:
-            del self._results[key3]
-        for key2 in [k for k in self.targets if k[0] == uid]:
-            del self.targets[key2]
-        for key2 in [k for k in self._messages if k[0] == uid]:
-            del self._messages[key2]
+        self._results = {k: v for k, v in self._results.items() if k[0] != uid}
+        self.targets = {k: v for k, v in self.targets.items() if k[0] != uid}
+        self._messages = {k: v for k, v in self._messages.items() if k[0] != uid}
 
     def container_restarted(self, uid: str, name: str) -> None:
         self._messages.pop((uid, name), None)

@@ -56,7 +56,7 @@ class PodActions:
 
 
 def should_restart_on_failure(pod: Obj) -> bool:
-    return (pod.get("spec") or {}).get("restartPolicy", "Always") != "Never"
+    return bool((pod.get("spec") or {}).get("restartPolicy", "Always") != "Never")
 
 
 def container_succeeded(status: ContainerStatus | None) -> bool:

@@ -18,6 +18,7 @@ from kybernetes.client.rest import Client, resource
 from kybernetes.kubelet import labels as lb
 from kybernetes.kubelet.cgroups import qos_class
 from kybernetes.kubelet.cri.types import ContainerState, ContainerStatus
+from kybernetes.kubelet.images import normalize_image
 from kybernetes.kubelet.runtime import RuntimePod
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,12 @@ def container_statuses(pod: Obj, rt: RuntimePod, know: PodKnowledge, *, init: bo
         name = container.get("name", "")
         latest = rt.latest(name, init=init)
         previous = rt.previous(name)
-        entry: Obj = {"name": name, "image": container.get("image", ""), "imageID": "", "ready": False,
+        entry: Obj = {"name": name, "image": normalize_image(str(container.get("image", ""))), "imageID": "", "ready": False,
                       "restartCount": 0, "started": False, "state": {}, "lastState": {}}
         if latest is not None:
             entry["containerID"] = RUNTIME_PREFIX + latest.id
-            entry["image"] = latest.image or entry["image"]
+            if latest.image and not latest.image.startswith("sha256:"):
+                entry["image"] = latest.image
             entry["imageID"] = latest.image_ref
             entry["restartCount"] = lb.restart_count(latest.annotations)
             entry["state"] = _state(latest, know.messages.get(latest.id, ""))

@@ -69,11 +69,11 @@ class VolumeManager:
         if "persistentVolumeClaim" in volume:
             if self.pvc_hook is None:
                 raise VolumeError("persistentVolumeClaim volumes are not supported on this node yet")
-            return await self.pvc_hook(pod, volume, self.pod_dir(uid))
+            return Path(await self.pvc_hook(pod, volume, self.pod_dir(uid)))
         plugin = next((PLUGINS[k] for k in PLUGINS if k in volume), None)
         if plugin is None:
             raise VolumeError(f"unsupported volume type in {sorted(k for k in volume if k != 'name')}")
-        target = self.pod_dir(uid) / "volumes" / f"kubernetes.io~{plugin}" / name
+        target: Path = self.pod_dir(uid) / "volumes" / f"kubernetes.io~{plugin}" / str(name)
         if "emptyDir" in volume:
             source = volume["emptyDir"] or {}
             target.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from kybernetes.agent.containerd import Containerd
+from kybernetes.agent.containerd import SHARED_RUN_DIRS, Containerd
 from kybernetes.agent.network import NetworkConfig, NetworkSafetyNet, write_cni_config
 from kybernetes.kubelet.cri.client import CRIClient
 from kybernetes.kubelet.cri.types import (
@@ -51,7 +51,8 @@ def host_snapshot() -> dict[str, object]:
         "links": sorted(line.split()[0] for line in _sh("ip", "-br", "link").splitlines()),
         "kyb_rules": "KYB" in _sh("nft", "list", "ruleset"),
         "ip_forward": Path("/proc/sys/net/ipv4/ip_forward").read_text(),
-        "netns": sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else [],
+        "netns": sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else None,
+        "run_dirs": [d for d in SHARED_RUN_DIRS if os.path.exists(d)],
     }
 
 

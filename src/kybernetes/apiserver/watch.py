@@ -159,7 +159,7 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
 
 
 _SHARED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_SHARED_MAX = 8192
+_SHARED_MAX = 1024
 
 
 def _shared(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:

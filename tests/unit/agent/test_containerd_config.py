@@ -66,7 +66,7 @@ def test_mounts_under() -> None:
     ])
     got = mounts_under(mountinfo, [Path("/data/containerd/root"), Path("/data/containerd/state")])
     assert got == [
+        "/data/containerd/state/io.containerd.grpc.v1.cri/sandboxes/abc/shm",  # deepest first, then by name
         "/data/containerd/state/io.containerd.runtime.v2.task/k8s.io/abc/rootfs",
-        "/data/containerd/state/io.containerd.grpc.v1.cri/sandboxes/abc/shm",
         "/data/containerd/root/with space",
     ]

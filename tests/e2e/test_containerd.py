@@ -56,6 +56,10 @@ def host_snapshot() -> dict[str, object]:
     }
 
 
+def _mountinfo() -> str:
+    return Path("/proc/self/mountinfo").read_text()
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -126,8 +130,7 @@ async def node(tmp_path: Path, cgroup_top: str) -> AsyncIterator[Node]:
     assert not [p for p in shims if _alive(p)], "shims still running"
     assert containerd is not None and containerd.shim_pids() == []
     assert host_snapshot() == before
-    mounts = Path("/proc/self/mountinfo").read_text()
-    assert str(data_dir) not in mounts
+    assert str(data_dir) not in _mountinfo()
 
 
 def sandbox_config(node: Node, name: str) -> PodSandboxConfig:

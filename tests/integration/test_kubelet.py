@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,10 +54,8 @@ async def running_kubelet(cluster: Cluster, tmp_path: Path, runtime: FakeRuntime
         yield Env(client, runtime, kubelet)
     finally:
         task.cancel()
-        try:
+        with suppress(asyncio.CancelledError, Exception):
             await task
-        except (asyncio.CancelledError, Exception):
-            pass
         await client.close()
 
 
@@ -66,15 +64,15 @@ def pod(name: str, containers: list[Obj], **spec: Any) -> Obj:
             "spec": {"nodeName": NODE, "automountServiceAccountToken": False, "containers": containers, **spec}}
 
 
-async def until(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
+async def until(check: Callable[[], Awaitable[Any]], limit: float = 15.0) -> Any:
+    deadline = time.monotonic() + limit
     last: Any = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
+    raise AssertionError(f"condition not met in {limit}s (last: {last!r})")
 
 
 async def get_pod(client: Client, name: str) -> Obj:
@@ -275,8 +273,8 @@ async def test_env_and_volumes_land_in_container_config(fresh_apiserver: Cluster
         assert created.config.command == ["sh", "-c", "echo hello-$(COLOR) blue"]
         mounts = {m.container_path: m for m in created.config.mounts}
         assert set(mounts) >= {"/etc/config", "/data", "/etc/hosts", "/dev/termination-log"}
-        assert (Path(mounts["/etc/config"].host_path) / "color").read_text() == "blue"
-        hosts = Path(mounts["/etc/hosts"].host_path).read_text()
+        assert await asyncio.to_thread((Path(mounts["/etc/config"].host_path) / "color").read_text) == "blue"
+        hosts = await asyncio.to_thread(Path(mounts["/etc/hosts"].host_path).read_text)
         assert "\tcfg" in hosts and "# Kubernetes-managed hosts file." in hosts
         assert created.config.labels["io.kubernetes.pod.name"] == "cfg"
         assert created.config.annotations["io.kubernetes.container.restartCount"] == "0"

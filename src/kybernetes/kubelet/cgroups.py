@@ -183,6 +183,14 @@ class CgroupManager:
                 if top.exists():
                     log.warning("cgroup %s still busy", top)
 
+    def remove_qos(self) -> None:
+        """rmdir the empty QoS cgroups (``kubepods/{besteffort,burstable}``, ``kubepods``) — for shutdown with
+        cleanup and for tests; busy ones are left alone."""
+        for hierarchy in self.hierarchies():
+            for rel in ("kubepods/besteffort", "kubepods/burstable", "kubepods"):
+                with contextlib.suppress(OSError):
+                    os.rmdir(hierarchy / rel)
+
     def pod_cgroups(self) -> set[str]:
         """UIDs of pods with a cgroup in the first hierarchy (for orphan cleanup)."""
         out: set[str] = set()

@@ -73,8 +73,8 @@ def container_statuses(pod: Obj, rt: RuntimePod, know: PodKnowledge, *, init: bo
         name = container.get("name", "")
         latest = rt.latest(name, init=init)
         previous = rt.previous(name)
-        entry: Obj = {"name": name, "image": normalize_image(str(container.get("image", ""))), "imageID": "", "ready": False,
-                      "restartCount": 0, "started": False, "state": {}, "lastState": {}}
+        entry: Obj = {"name": name, "image": normalize_image(str(container.get("image", ""))), "imageID": "",
+                      "ready": False, "restartCount": 0, "started": False, "state": {}, "lastState": {}}
         if latest is not None:
             entry["containerID"] = RUNTIME_PREFIX + latest.id
             if latest.image and not latest.image.startswith("sha256:"):

@@ -85,8 +85,8 @@ async def server(tmp_path: Path) -> AsyncIterator[tuple[Runtime, CRIClient]]:
     sock = tmp_path / "cri.sock"
     srv = grpc.aio.server()
     rt = Runtime()
-    pb_grpc.add_RuntimeServiceServicer_to_server(rt, srv)
-    pb_grpc.add_ImageServiceServicer_to_server(Images(), srv)
+    pb_grpc.add_RuntimeServiceServicer_to_server(rt, srv)  # type: ignore[no-untyped-call]
+    pb_grpc.add_ImageServiceServicer_to_server(Images(), srv)  # type: ignore[no-untyped-call]
     srv.add_insecure_port(f"unix://{sock}")
     await srv.start()
     try:

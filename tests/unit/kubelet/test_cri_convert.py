@@ -33,7 +33,8 @@ SB = PodSandboxConfig(
     name="web", namespace="default", uid="u1", attempt=2, hostname="web", log_directory="/logs/default_web_u1",
     dns=DNSConfig(servers=["10.43.0.10"], searches=["default.svc.cluster.local"], options=["ndots:5"]),
     port_mappings=[PortMapping(container_port=80, host_port=8080, protocol="UDP", host_ip="127.0.0.1")],
-    labels={"a": "b"}, annotations={"c": "d"}, cgroup_parent="/kubepods/podu1", sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
+    labels={"a": "b"}, annotations={"c": "d"}, cgroup_parent="/kubepods/podu1",
+    sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
     run_as_user=1000, supplemental_groups=[5], host_pid=True,
 )
 
@@ -47,6 +48,7 @@ def test_sandbox_config_to_pb() -> None:
     assert (pm.protocol, pm.container_port, pm.host_port, pm.host_ip) == (pb.UDP, 80, 8080, "127.0.0.1")
     assert dict(m.labels) == {"a": "b"} and dict(m.annotations) == {"c": "d"}
     assert m.linux.cgroup_parent == "/kubepods/podu1"
+    assert dict(m.linux.sysctls) == {"net.ipv4.ip_unprivileged_port_start": "0"}
     sc = m.linux.security_context
     assert (sc.namespace_options.network, sc.namespace_options.pid, sc.namespace_options.ipc) == (
         pb.POD, pb.NODE, pb.POD)

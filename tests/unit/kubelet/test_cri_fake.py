@@ -17,6 +17,10 @@ from kybernetes.kubelet.cri.types import (
 )
 
 
+def _read_lines(path: str) -> list[str]:
+    return Path(path).read_text().splitlines()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -153,5 +157,5 @@ async def test_log_lines_written(tmp_path: Path) -> None:
     await rt.start_container(cid)
     cs = await rt.container_status(cid)
     assert cs.log_path == str(tmp_path / "c" / "0.log")
-    lines = Path(cs.log_path).read_text().splitlines()
+    lines = _read_lines(cs.log_path)
     assert [line.split(" ", 3)[1:] for line in lines] == [["stdout", "F", "hello"], ["stdout", "F", "world"]]

@@ -56,6 +56,14 @@ def normalize_image(ref: str) -> str:
     return name + (sep + digest if sep else "")
 
 
+def _append_log(path: str, lines: list[str]) -> None:
+    """Append ``lines`` as full stdout lines in the CRI log format (a small local file; tests only)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+    with open(path, "a") as f:
+        f.writelines(f"{stamp} stdout F {line}\n" for line in lines)
+
+
 @dataclass
 class Behavior:
     """What a container does once started."""
@@ -260,10 +268,7 @@ class FakeRuntime:
             raise c.behavior.start_error
         c.info.state, c.started, c.pid = ContainerState.RUNNING, self.clock(), 1000 + self._seq
         if c.log_path and c.behavior.log_lines:
-            os.makedirs(os.path.dirname(c.log_path), exist_ok=True)
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
-            with open(c.log_path, "a") as f:
-                f.writelines(f"{stamp} stdout F {line}\n" for line in c.behavior.log_lines)
+            _append_log(c.log_path, c.behavior.log_lines)
         self._advance(c)
 
     async def stop_container(self, container_id: str, timeout: int) -> None:  # noqa: ASYNC109 (CRI's name)

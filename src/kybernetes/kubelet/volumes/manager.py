@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from collections.abc import Awaitable, Callable
@@ -76,8 +77,8 @@ class VolumeManager:
         target: Path = self.pod_dir(uid) / "volumes" / f"kubernetes.io~{plugin}" / str(name)
         if "emptyDir" in volume:
             source = volume["emptyDir"] or {}
-            target.mkdir(parents=True, exist_ok=True)
-            target.chmod(0o777)
+            await asyncio.to_thread(target.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(target.chmod, 0o777)
             if source.get("medium") == "Memory" and not self.mounter.is_mounted(target):
                 size = parse_quantity(source["sizeLimit"]).int_value() if source.get("sizeLimit") else 0
                 await self.mounter.mount_tmpfs(target, size)

@@ -259,6 +259,7 @@ class Containerd:
             self._proc = await asyncio.create_subprocess_exec(
                 self.binary, "--config", str(self.paths.config),
                 stdin=asyncio.subprocess.DEVNULL, stdout=logf, stderr=logf,
+                start_new_session=True,  # a signal to the agent's process group must not stop it before cleanup
                 preexec_fn=_set_pdeathsig,  # one prctl call between fork and exec
             )
         log.info("containerd started (pid %d, socket %s)", self._proc.pid, self.socket_path)

@@ -40,8 +40,9 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class Recipe:
     pushes: tuple[tuple[str, str], ...]
     config: tuple[str, ...]  # `umoci config` flags
     data_files: tuple[str, ...] = ()  # under RECIPES_DIR, hashed
-    fill: Callable[[BuildContext], Awaitable[None]] | None = field(default=None, compare=False)
+    fill: Callable[[BuildContext], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def busybox_links(list_full: str, existing: Callable[[str], bool], usrmerged: bo
     seen: set[str] = set()
     for line in list_full.split():
         path = line.strip().lstrip("/")
-        if not path or path.endswith("/busybox"):
+        if not path or path.endswith("/busybox") or path == "linuxrc":
             continue
         if usrmerged and path.split("/", 1)[0] in ("bin", "sbin"):
             path = f"usr/{path}"
@@ -147,15 +148,23 @@ def layout_manifest(layout: Path, tag: str) -> tuple[str, str, bytes]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-async def _run(*argv: str | Path, cwd: Path | None = None) -> str:
+def _run(*argv: str | Path, cwd: Path | None = None) -> str:
+    """Run a build command (blocking: builds run in a worker thread); raises ImageBuildError on failure."""
+    done = subprocess.run(list(map(str, argv)), cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise ImageBuildError(f"{' '.join(map(str, argv))} exited with {done.returncode}: "
+                              f"{(done.stderr or done.stdout).decode(errors='replace').strip()[-1500:]}")
+    return done.stdout.decode(errors="replace")
+
+
+async def _arun(*argv: str | Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        *map(str, argv), cwd=cwd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        *map(str, argv), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()
     if process.returncode != 0:
         raise ImageBuildError(f"{' '.join(map(str, argv))} exited with {process.returncode}: "
                               f"{(err or out).decode(errors='replace').strip()[-1500:]}")
-    return out.decode(errors="replace")
 
 
 def _host_busybox() -> Path:
@@ -181,26 +190,26 @@ def _base_rootfs(rootfs: Path) -> None:
     (rootfs / "etc/nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files dns\n")
 
 
-async def _install_busybox(ctx: BuildContext, target: str, usrmerged: bool) -> None:
+def _install_busybox(ctx: BuildContext, target: str, usrmerged: bool) -> None:
     """Copy the host's static busybox to ``rootfs/target`` and symlink every applet not already present."""
     rootfs = ctx.rootfs
     dest = rootfs / target
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ctx.busybox, dest)
-    listing = await _run(ctx.busybox, "--list-full")
+    listing = _run(ctx.busybox, "--list-full")
     for rel in busybox_links(listing, lambda p: os.path.lexists(rootfs / p), usrmerged):
         link = rootfs / rel
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(f"/{target}")
 
 
-async def _fill_pause(ctx: BuildContext) -> None:
-    await _run("gcc", "-Os", "-static", "-s", "-o", ctx.rootfs / "pause", ctx.recipes_dir / "pause.c")
+def _fill_pause(ctx: BuildContext) -> None:
+    _run("gcc", "-Os", "-static", "-s", "-o", ctx.rootfs / "pause", ctx.recipes_dir / "pause.c")
 
 
-async def _fill_busybox(ctx: BuildContext) -> None:
+def _fill_busybox(ctx: BuildContext) -> None:
     _base_rootfs(ctx.rootfs)
-    await _install_busybox(ctx, "bin/busybox", usrmerged=False)
+    _install_busybox(ctx, "bin/busybox", usrmerged=False)
 
 
 def _usrmerge(rootfs: Path) -> None:
@@ -216,25 +225,25 @@ def _usrmerge(rootfs: Path) -> None:
             top.symlink_to(f"usr/{d}")
 
 
-async def _apt_download(debs_dir: Path, packages: Sequence[str]) -> list[Path]:
+def _apt_download(debs_dir: Path, packages: Sequence[str]) -> list[Path]:
     debs_dir.mkdir(parents=True, exist_ok=True)
     argv = ("apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", *packages)
     try:
-        await _run(*argv, cwd=debs_dir)
+        _run(*argv, cwd=debs_dir)
     except ImageBuildError:
         log.info("apt-get download failed; updating the package lists once and retrying")
-        await _run("apt-get", "update", "-qq")
-        await _run(*argv, cwd=debs_dir)
+        _run("apt-get", "update", "-qq")
+        _run(*argv, cwd=debs_dir)
     return sorted(debs_dir.glob("*.deb"))
 
 
-async def _fill_nginx(ctx: BuildContext) -> None:
+def _fill_nginx(ctx: BuildContext) -> None:
     rootfs = ctx.rootfs
     _base_rootfs(rootfs)
-    for deb in await _apt_download(ctx.work / "debs", NGINX_DEBS):
-        await _run("dpkg-deb", "-x", deb, rootfs)
+    for deb in _apt_download(ctx.work / "debs", NGINX_DEBS):
+        _run("dpkg-deb", "-x", deb, rootfs)
     _usrmerge(rootfs)
-    await _install_busybox(ctx, "usr/bin/busybox", usrmerged=True)
+    _install_busybox(ctx, "usr/bin/busybox", usrmerged=True)
     for d in ("var/lib/nginx", "var/cache/nginx", "var/log/nginx", "usr/share/nginx/html"):
         (rootfs / d).mkdir(parents=True, exist_ok=True)
     for name, target in (("access.log", "/dev/stdout"), ("error.log", "/dev/stderr")):
@@ -249,7 +258,7 @@ async def _fill_nginx(ctx: BuildContext) -> None:
     missing = [t for t in NGINX_SHELL_TOOLS if not os.path.lexists(rootfs / "usr/bin" / t)]
     if missing:
         raise ImageBuildError(f"nginx image lacks {missing}")
-    await _run("chroot", rootfs, "/usr/sbin/nginx", "-t")
+    _run("chroot", rootfs, "/usr/sbin/nginx", "-t")
 
 
 RECIPES: tuple[Recipe, ...] = (
@@ -276,7 +285,7 @@ def current_hash(recipe: Recipe, recipes_dir: Path, busybox: Path) -> str:
     return recipe_hash(recipe, inputs)
 
 
-async def build_image(recipe: Recipe, cache_dir: Path, recipes_dir: Path, busybox: Path) -> Path:
+def build_image(recipe: Recipe, cache_dir: Path, recipes_dir: Path, busybox: Path) -> Path:
     """Build ``recipe`` into ``cache_dir/oci/<name>`` (replacing it atomically); returns the layout path."""
     assert recipe.fill is not None
     work = cache_dir / "tmp" / f"{recipe.name}-{os.getpid()}"
@@ -285,13 +294,13 @@ async def build_image(recipe: Recipe, cache_dir: Path, recipes_dir: Path, busybo
     try:
         layout, bundle = work / "oci", work / "bundle"
         image = f"{layout}:{recipe.tag}"
-        await _run("umoci", "init", "--layout", layout)
-        await _run("umoci", "new", "--image", image)
-        await _run("umoci", "unpack", "--image", image, bundle)
-        await recipe.fill(BuildContext(recipe, bundle / "rootfs", work, recipes_dir, busybox))
-        await _run("umoci", "repack", "--image", image, bundle)
-        await _run("umoci", "config", "--image", image, "--os=linux", "--architecture=amd64", *recipe.config)
-        await _run("umoci", "gc", "--layout", layout)
+        _run("umoci", "init", "--layout", layout)
+        _run("umoci", "new", "--image", image)
+        _run("umoci", "unpack", "--image", image, bundle)
+        recipe.fill(BuildContext(recipe, bundle / "rootfs", work, recipes_dir, busybox))
+        _run("umoci", "repack", "--image", image, bundle)
+        _run("umoci", "config", "--image", image, "--os=linux", "--architecture=amd64", *recipe.config)
+        _run("umoci", "gc", "--layout", layout)
         final = cache_dir / "oci" / recipe.name
         final.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(final, ignore_errors=True)
@@ -311,15 +320,17 @@ async def push_image(recipe: Recipe, layout: Path, registry: str, client: Regist
     for repo, tag, first in plan:  # in order: the first tag of a repository brings the blobs
         async with limit:
             if first:
-                await _run("skopeo", "copy", "-q", "--preserve-digests", "--dest-tls-verify=false",
+                await _arun("skopeo", "copy", "-q", "--preserve-digests", "--dest-tls-verify=false",
                            f"oci:{layout}:{recipe.tag}", f"docker://{registry}/{repo}:{tag}")
             else:
                 await client.put_manifest(repo, tag, body, media_type)
     return len(plan)
 
 
-async def _locked(lock_path: Path) -> int:
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+async def _locked(cache_dir: Path) -> int:
+    """Create ``cache_dir`` and hold an exclusive lock on ``cache_dir/.lock``; returns the fd to unlock."""
+    await asyncio.to_thread(cache_dir.mkdir, parents=True, exist_ok=True)
+    fd = os.open(cache_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
     except BaseException:
@@ -328,8 +339,9 @@ async def _locked(lock_path: Path) -> int:
     return fd
 
 
-async def _ensure_one(recipe: Recipe, registry: str, cache_dir: Path, recipes_dir: Path, busybox: Path,
-                      client: RegistryClient, limit: asyncio.Semaphore) -> None:
+def ensure_built(recipe: Recipe, cache_dir: Path, recipes_dir: Path, busybox: Path) -> Path:
+    """The OCI layout of ``recipe`` in ``cache_dir``, built first unless its recipe-hash file is current
+    (blocking)."""
     want = current_hash(recipe, recipes_dir, busybox)
     hash_file = cache_dir / f"{recipe.name}.recipe-hash"
     layout = cache_dir / "oci" / recipe.name
@@ -337,9 +349,15 @@ async def _ensure_one(recipe: Recipe, registry: str, cache_dir: Path, recipes_di
     if have != want or not (layout / "index.json").is_file():
         started = time.monotonic()
         hash_file.unlink(missing_ok=True)
-        layout = await build_image(recipe, cache_dir, recipes_dir, busybox)
+        layout = build_image(recipe, cache_dir, recipes_dir, busybox)
         hash_file.write_text(want + "\n")
         log.info("built image %s in %.2fs", recipe.name, time.monotonic() - started)
+    return layout
+
+
+async def _ensure_one(recipe: Recipe, registry: str, cache_dir: Path, recipes_dir: Path, busybox: Path,
+                      client: RegistryClient, limit: asyncio.Semaphore) -> None:
+    layout = await asyncio.to_thread(ensure_built, recipe, cache_dir, recipes_dir, busybox)
     pushed = await push_image(recipe, layout, registry, client, limit)
     if pushed:
         log.info("pushed %s: %d tag(s) to %s", recipe.name, pushed, registry)
@@ -352,9 +370,8 @@ async def ensure_images(registry: str, cache_dir: Path, *, recipes: Sequence[Rec
     :class:`ImageBuildError` (or ``RegistryError``) when a build or push fails; a failed build leaves no hash
     file, so the next call retries."""
     started = time.monotonic()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    busybox = _host_busybox()
-    fd = await _locked(cache_dir / ".lock")
+    busybox = await asyncio.to_thread(_host_busybox)
+    fd = await _locked(cache_dir)
     try:
         limit = asyncio.Semaphore(_PARALLEL_PUSHES)
         async with RegistryClient(registry) as client:

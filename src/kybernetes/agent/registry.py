@@ -102,7 +102,8 @@ def _die_with_parent() -> None:
 
 
 class LocalRegistry:
-    """A docker-registry child process on ``127.0.0.1:<port>`` with its state under ``<data_dir>/registry``.
+    """A docker-registry child process on ``127.0.0.1:<port>`` with its state under ``<data_dir>/registry``
+    (``port=0``: any free port).
 
     ``await start()`` returns once ``GET /v2/`` answers 200 (raises :class:`RegistryError` if the daemon exits or
     is not ready within ``ready_timeout`` seconds); ``await stop()`` terminates it (SIGTERM, then SIGKILL after
@@ -141,7 +142,9 @@ class LocalRegistry:
         if self.process is not None and self.process.returncode is None:
             return
         self.port = self.wanted_port
-        if not _port_free(self.port):
+        if self.port == 0:
+            self.port = _free_port()
+        elif not _port_free(self.port):
             self.port = _free_port()
             log.warning("port %d on 127.0.0.1 is taken by a process we did not start; the local registry uses "
                         "port %d instead", self.wanted_port, self.port)
@@ -380,8 +383,10 @@ async def _check(response: aiohttp.ClientResponse) -> None:
 
 
 def default_address(data_dir: Path) -> str:
-    """The registry address for ``data_dir`` (``KYB_REGISTRY`` overrides it); raises RegistryError if none."""
-    address = os.environ.get("KYB_REGISTRY") or read_address(data_dir)
+    """The registry address for ``data_dir``: ``$KYB_REGISTRY``, else ``<data_dir>/registry/address``, else
+    ``<data_dir>/agent/registry/address`` (the agent inside ``kyb server`` keeps its state in ``<data-dir>/agent``).
+    Raises RegistryError when none is found."""
+    address = os.environ.get("KYB_REGISTRY") or read_address(data_dir) or read_address(data_dir / "agent")
     if not address:
         raise RegistryError(f"no local registry is running for {data_dir} ({address_file(data_dir)} is missing); "
                             "start `kyb server` or pass --registry HOST:PORT")

@@ -79,7 +79,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     options = ServerOptions(data_dir=Path(args.data_dir), https_port=args.https_port,
                             bind_address=args.bind_address, datastore=args.datastore,
-                            simulated_nodes=args.simulated_nodes, agent=not args.no_agent,
+                            simulated_nodes=args.simulated_nodes, agent=not args.no_agent, cleanup=args.cleanup,
                             extra_args={"controller-manager": [f"--option={o}" for o in args.controller_option or []]})
     ready = asyncio.Event()
 
@@ -126,8 +126,16 @@ def cmd_agent(args: argparse.Namespace) -> int:
         from kybernetes.agent.simulated import run
 
         return _run(run(Path(args.kubeconfig), args.simulate, prefix=args.node_prefix))
-    print("kyb agent: real nodes are not available yet (use --simulate N)", file=sys.stderr)
-    return 2
+    from kybernetes.agent.node import AgentOptions
+    from kybernetes.agent.node import run as run_node
+
+    options = AgentOptions(
+        kubeconfig=Path(args.kubeconfig), data_dir=Path(args.data_dir), node_name=args.node_name,
+        node_ip=args.node_ip, kubelet_port=args.kubelet_port,
+        serving_cert=Path(args.kubelet_cert) if args.kubelet_cert else None,
+        serving_key=Path(args.kubelet_key) if args.kubelet_key else None,
+        client_ca=Path(args.client_ca) if args.client_ca else None, cleanup=args.cleanup)
+    return _run(run_node(options))
 
 
 def cmd_kubectl(argv: list[str]) -> int:
@@ -185,9 +193,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kubeconfig", required=True)
     p.add_argument("--simulate", type=int, default=0, metavar="N")
     p.add_argument("--node-prefix", default="kyb-sim")
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR / "agent"), help="containerd, images, pod data")
+    p.add_argument("--node-name", default="", help="default: the host name")
+    p.add_argument("--node-ip", default="", help="InternalIP (default: the default-route interface's)")
+    p.add_argument("--kubelet-port", type=int, default=10250)
+    p.add_argument("--kubelet-cert", default="", help="serving certificate for the kubelet API")
+    p.add_argument("--kubelet-key", default="")
+    p.add_argument("--client-ca", default="", help="CA that signs the API server's kubelet client certificate")
+    p.add_argument("--cleanup", action="store_true", help="on exit remove pods, rules, routes and bridges")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_agent)
-    sub.add_parser("image").set_defaults(func=_not_yet("image"))
+    from kybernetes.cli import image as image_cli
+    image_cli.add_parser(sub, DEFAULT_DATA_DIR)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -15,6 +15,7 @@ import ctypes
 import logging
 import os
 import signal
+import socket
 import ssl
 import sys
 import time
@@ -80,6 +81,7 @@ class ServerOptions:
     datastore: str = "sqlite"
     simulated_nodes: int = 0
     agent: bool = True
+    cleanup: bool = False
     extra_args: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -113,6 +115,28 @@ async def _wait_ready(options: ServerOptions, proc: asyncio.subprocess.Process, 
                 pass
         await asyncio.sleep(0.1)
     raise RuntimeError("the API server did not become ready in time")
+
+
+def kubelet_serving_cert(options: ServerOptions, node_name: str, node_ip: str) -> tuple[Path, Path, Path]:
+    """(cert, key, client CA) for the local kubelet's HTTPS server, issued once by the cluster CA."""
+    pki = certs.ensure_pki(options.data_dir)
+    base = options.data_dir / "components"
+    cert, key = base / "kubelet-serving.crt", base / "kubelet-serving.key"
+    if not cert.exists() or not key.exists():
+        ips = ["127.0.0.1"] + ([node_ip] if node_ip else [])
+        cert_pem, key_pem = certs.issue_server_cert(pki.ca, [node_name, "localhost"], ips)
+        base.mkdir(parents=True, exist_ok=True)
+        certs.write_atomic(key, key_pem, 0o600)
+        certs.write_atomic(cert, cert_pem, 0o644)
+    return cert, key, pki.ca_cert_path
+
+
+def default_node_ip() -> str:
+    """The address of the default-route interface (read locally; nothing is sent)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # UDP connect only picks a route; no packet is sent
+        return str(s.getsockname()[0])
+    return "127.0.0.1"
 
 
 def component_kubeconfigs(options: ServerOptions) -> dict[str, Path]:
@@ -156,6 +180,15 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
             others.append(Component("agent", [*_kyb(), "agent", "--kubeconfig", str(kubeconfigs["agent"]),
                                               "--simulate", str(options.simulated_nodes),
                                               *options.extra_args.get("agent", [])], logs / "agent.log"))
+        elif options.agent:
+            node_name, node_ip = socket.gethostname().lower(), default_node_ip()
+            cert, key, ca = kubelet_serving_cert(options, node_name, node_ip)
+            argv = [*_kyb(), "agent", "--kubeconfig", str(kubeconfigs["agent"]),
+                    "--data-dir", str(options.data_dir / "agent"), "--node-name", node_name, "--node-ip", node_ip,
+                    "--kubelet-cert", str(cert), "--kubelet-key", str(key), "--client-ca", str(ca)]
+            if options.cleanup:
+                argv.append("--cleanup")
+            others.append(Component("agent", [*argv, *options.extra_args.get("agent", [])], logs / "agent.log"))
         for component in others:
             await component.start()
         components += others
@@ -164,7 +197,8 @@ async def serve(options: ServerOptions, ready: asyncio.Event | None = None) -> N
         await _supervise(components)
     finally:
         for component in reversed(components):
-            await component.stop()
+            # the agent may have pods to clean up; the rest stop in moments
+            await component.stop(60.0 if component.name == "agent" else 10.0)
 
 
 async def _supervise(components: list[Component]) -> None:

@@ -246,6 +246,10 @@ class Kubelet:
     def pod_by_name(self, namespace: str, name: str) -> Obj | None:
         return self.pod_informer.lister.get(namespace, name)
 
+    def pods(self) -> list[Obj]:
+        """The pods bound to this node, as the kubelet last saw them."""
+        return [_as_pod(p) for p in self.pod_informer.lister.list()]
+
     def _rt(self, namespace: str, name: str) -> tuple[Obj, RuntimePod] | None:
         pod = self.pod_by_name(namespace, name)
         if pod is None:

@@ -67,6 +67,7 @@ async def run(options: AgentOptions, ready: asyncio.Event | None = None) -> None
     containerd: Containerd | None = None
     safety: NetworkSafetyNet | None = None
     server: KubeletServer | None = None
+    kubelet: Kubelet | None = None
     try:
         await registry.start()
         await ensure_images(registry.address, data_dir / "images")
@@ -99,6 +100,8 @@ async def run(options: AgentOptions, ready: asyncio.Event | None = None) -> None
         if containerd is not None:
             if options.cleanup:
                 await containerd.cleanup()
+                if kubelet is not None and kubelet.cgroups is not None:
+                    kubelet.cgroups.remove_qos()
             else:
                 await containerd.stop()
         if safety is not None and options.cleanup:

@@ -122,6 +122,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_agent(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
+    # the agent forks helpers (CNI, nft, mounts) while gRPC threads run; grpc's fork handlers only add noise
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     if args.simulate:
         from kybernetes.agent.simulated import run
 

@@ -148,8 +148,8 @@ def test_binding_and_pod_defaults(api: Api) -> None:
     assert {"type": "PodScheduled", "status": "True"}.items() <= obj["status"]["conditions"][0].items()
     status, answer = api.call("POST", PODS + "/bindme/binding", binding)
     assert status == 409 and answer["reason"] == "Conflict"
-    status, answer = api.call("GET", PODS + "/bindme/log")
-    assert status == 503 and answer["kind"] == "Status"
+    status, answer = api.call("GET", PODS + "/bindme/log")  # bound to a node that does not exist
+    assert status == 404 and answer["kind"] == "Status" and answer["message"] == 'nodes "node-1" not found'
 
 
 def test_status_subresource_splits_spec_and_status(api: Api) -> None:

@@ -12,6 +12,7 @@ API server uses its ``kube-apiserver-kubelet-client`` certificate. Endpoints, as
 ``GET|POST /attach/{ns}/{pod}/{container}``                   runtime's streaming server at the URL CRI
 ``GET|POST /portforward/{ns}/{pod}``                          Exec/Attach/PortForward returns
 ``GET /stats/summary``                                        ``statsapi.Summary``
+``GET /metrics/resource``                                     Prometheus text: node/pod/container cpu, memory
 ===========================================================  ==============================================
 
 Errors are ``text/plain`` with upstream's words and status (the API server turns them into Status objects).
@@ -31,7 +32,7 @@ from aiohttp import web
 
 from kybernetes.kubelet import logs, streaming
 from kybernetes.kubelet.cri.types import ContainerState, CRIError, RuntimeService
-from kybernetes.kubelet.stats import SummaryProvider
+from kybernetes.kubelet.stats import RESOURCE_METRICS_CONTENT_TYPE, SummaryProvider, resource_metrics_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -114,6 +115,7 @@ class KubeletServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/pods", self._pods)
         app.router.add_get("/stats/summary", self._summary)
+        app.router.add_get("/metrics/resource", self._resource_metrics)
         app.router.add_get("/containerLogs/{ns}/{pod}/{container}", self._logs)
         for kind in ("exec", "attach"):
             app.router.add_route("GET", f"/{kind}/{{ns}}/{{pod}}/{{container}}", self._stream)
@@ -153,6 +155,10 @@ class KubeletServer:
 
     async def _summary(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(await self.stats.summary())
+
+    async def _resource_metrics(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text=resource_metrics_text(await self.stats.summary()),
+                            headers={"Content-Type": RESOURCE_METRICS_CONTENT_TYPE})
 
     async def _container(self, ns: str, pod_name: str, container: str,
                          previous: bool = False) -> tuple[Obj, str] | web.Response:

@@ -123,3 +123,84 @@ class SummaryProvider:
                                ("usageBytes", st.memory_usage_bytes), ("rssBytes", st.memory_rss_bytes)):
                 pod["memory"][key] += value
         return {"node": self._node(now), "pods": list(pods.values())}
+
+
+# ---------------------------------------------------------------------------------------------- /metrics/resource
+
+RESOURCE_METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_HELP = {
+    "container_cpu_usage_seconds_total": ("counter", "Cumulative cpu time consumed by the container in core-seconds"),
+    "container_memory_working_set_bytes": ("gauge", "Current working set of the container in bytes"),
+    "container_start_time_seconds": ("gauge", "Start time of the container since unix epoch in seconds"),
+    "node_cpu_usage_seconds_total": ("counter", "Cumulative cpu time consumed by the node in core-seconds"),
+    "node_memory_working_set_bytes": ("gauge", "Current working set of the node in bytes"),
+    "pod_cpu_usage_seconds_total": ("counter", "Cumulative cpu time consumed by the pod in core-seconds"),
+    "pod_memory_working_set_bytes": ("gauge", "Current working set of the pod in bytes"),
+    "resource_scrape_error": ("gauge", "1 if there was an error while getting container metrics, 0 otherwise"),
+}
+
+
+def _parse_rfc3339_ms(stamp: str | None) -> int | None:
+    if not stamp:
+        return None
+    try:
+        return int(dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _sample(name: str, labels: dict[str, str], value: float, stamp: str | None = None) -> str:
+    label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+    head = f"{name}{{{label_text}}}" if label_text else name
+    ms = _parse_rfc3339_ms(stamp)
+    return f"{head} {value!r}" + (f" {ms}" if ms is not None else "")
+
+
+def resource_metrics_text(summary: Obj, scrape_error: bool = False) -> str:
+    """The kubelet's ``/metrics/resource`` (Prometheus text format 0.0.4) rendered from a ``Summary``: cumulative
+    CPU in core-seconds and working-set bytes for the node, each pod and each container, with the sample's
+    timestamp in milliseconds, as upstream's resource metrics collector."""
+    samples: dict[str, list[str]] = {name: [] for name in _HELP}
+    node = summary.get("node") or {}
+    cpu, mem = node.get("cpu") or {}, node.get("memory") or {}
+    if "usageCoreNanoSeconds" in cpu:
+        samples["node_cpu_usage_seconds_total"].append(
+            _sample("node_cpu_usage_seconds_total", {}, cpu["usageCoreNanoSeconds"] / 1e9, cpu.get("time")))
+    if "workingSetBytes" in mem:
+        samples["node_memory_working_set_bytes"].append(
+            _sample("node_memory_working_set_bytes", {}, float(mem["workingSetBytes"]), mem.get("time")))
+    for pod in summary.get("pods") or []:
+        ref = pod.get("podRef") or {}
+        pod_labels = {"namespace": str(ref.get("namespace", "")), "pod": str(ref.get("name", ""))}
+        pcpu, pmem = pod.get("cpu") or {}, pod.get("memory") or {}
+        if "usageCoreNanoSeconds" in pcpu:
+            samples["pod_cpu_usage_seconds_total"].append(
+                _sample("pod_cpu_usage_seconds_total", pod_labels, pcpu["usageCoreNanoSeconds"] / 1e9, pcpu.get("time")))
+        if "workingSetBytes" in pmem:
+            samples["pod_memory_working_set_bytes"].append(
+                _sample("pod_memory_working_set_bytes", pod_labels, float(pmem["workingSetBytes"]), pmem.get("time")))
+        for container in pod.get("containers") or []:
+            labels = {"container": str(container.get("name", "")), **pod_labels}
+            ccpu, cmem = container.get("cpu") or {}, container.get("memory") or {}
+            if "usageCoreNanoSeconds" in ccpu:
+                samples["container_cpu_usage_seconds_total"].append(_sample(
+                    "container_cpu_usage_seconds_total", labels, ccpu["usageCoreNanoSeconds"] / 1e9, ccpu.get("time")))
+            if "workingSetBytes" in cmem:
+                samples["container_memory_working_set_bytes"].append(_sample(
+                    "container_memory_working_set_bytes", labels, float(cmem["workingSetBytes"]), cmem.get("time")))
+            started = _parse_rfc3339_ms(container.get("startTime"))
+            if started is not None:
+                samples["container_start_time_seconds"].append(
+                    _sample("container_start_time_seconds", labels, started / 1000))
+    samples["resource_scrape_error"].append(_sample("resource_scrape_error", {}, 1.0 if scrape_error else 0.0))
+    lines: list[str] = []
+    for name in sorted(samples):
+        if not samples[name]:
+            continue
+        kind, text = _HELP[name]
+        lines += [f"# HELP {name} [STABLE] {text}", f"# TYPE {name} {kind}", *samples[name]]
+    return "\n".join(lines) + "\n"

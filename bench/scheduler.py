@@ -54,6 +54,14 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def component_pids(data_dir: str) -> dict[str, int]:
     out = subprocess.run(["pgrep", "-af", "kybernetes.cli.main"], capture_output=True, text=True).stdout
     pids: dict[str, int] = {}
@@ -109,6 +117,35 @@ async def floor(client: Client, count: int) -> float:
     return count / (time.perf_counter() - t0)
 
 
+async def requests_per_pod(client: Client, pods: int) -> dict[str, float]:
+    """API requests (all components, from the API server's ``apiserver_request_total``) per pod Running, by
+    ``VERB resource[/subresource]``; watches and the benchmark's own few requests included."""
+    text = await client.request("GET", "/metrics")
+    counts: dict[str, float] = {}
+    for line in str(text).splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, _, value = line[len("apiserver_request_total{"):].rpartition("} ")
+        labels = dict(part.split("=", 1) for part in labels_text.split(",") if "=" in part)
+        labels = {k: v.strip('"') for k, v in labels.items()}
+        name = labels.get("resource", "") + ("/" + labels["subresource"] if labels.get("subresource") else "")
+        key = f"{labels.get('verb', '')} {name}".strip()
+        counts[key] = counts.get(key, 0.0) + float(value)
+    per = {k: round(v / pods, 3) for k, v in sorted(counts.items(), key=lambda kv: -kv[1]) if v / pods >= 0.005}
+    per["TOTAL"] = round(sum(counts.values()) / pods, 2)
+    return per
+
+
+def _timeline(t0: float, *stages: dict[str, float]) -> list[list[int]]:
+    """Per second since ``t0``: [second, pods first seen, bound, Running] (cumulative): where the pipeline stalls."""
+    last = max((max(s.values(), default=t0) for s in stages), default=t0)
+    rows = []
+    for sec in range(int(last - t0) + 2):
+        cut = t0 + sec
+        rows.append([sec, *(sum(1 for v in s.values() if v <= cut) for s in stages)])
+    return rows
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = tempfile.mkdtemp(prefix="kyb-sched-bench-")
     port = 26443
@@ -148,6 +185,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         return
 
         watcher = asyncio.create_task(watch())
+        pids = component_pids(data_dir)
+        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
         per = 100
         t0 = time.perf_counter()
         for i in range(args.pods // per):
@@ -161,14 +200,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.perf_counter() - t0
         watcher.cancel()
         latencies = [started[n] - created_at[n] for n in started]
-        pids = component_pids(data_dir)
+        cpu_ms = {name: round((cpu_seconds(pid) - cpu0[name]) * 1000 / max(len(started), 1), 2)
+                  for name, pid in pids.items()}
+        timeline = _timeline(t0, created_at, bound, started)
         result: dict[str, Any] = {
             "nodes": args.nodes, "pods": args.pods, "running": len(started), "bound": len(bound),
             "nodes_ready_s": nodes_s, "elapsed_s": elapsed,
             "scheduled_per_s": len(bound) / elapsed, "running_per_s": len(started) / elapsed,
             "pod_start_p50_s": pct(latencies, 50), "pod_start_p99_s": pct(latencies, 99),
             "rss_mb": {name: rss_mb(pid) for name, pid in pids.items()},
+            "timeline": timeline, "cpu_ms_per_pod": cpu_ms,
         }
+        result["requests_per_pod"] = await requests_per_pod(client, len(started) or 1)
         result["floor_configmaps_per_s"] = await floor(client, min(args.pods, 2000))
         await client.close()
         return result
@@ -187,6 +230,7 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--quick", action="store_true", help="100 nodes, 1,000 pods")
+    parser.add_argument("--timeline", action="store_true", help="print cumulative created/bound/Running per second")
     args = parser.parse_args()
     if args.quick:
         args.nodes, args.pods = 100, 1000
@@ -200,6 +244,12 @@ def main() -> None:
     print(f"{'pod start p99 (s)':<34}{r['pod_start_p99_s']:>12.2f}")
     print(f"{'floor: configmap create+watch /s':<34}{r['floor_configmaps_per_s']:>12.0f}")
     print(f"{'ratio running/s ÷ floor':<34}{r['running_per_s'] / r['floor_configmaps_per_s']:>12.2f}")
+    print("CPU ms per pod: " + ", ".join(f"{k} {v}" for k, v in r["cpu_ms_per_pod"].items()))
+    print("API requests per pod: " + ", ".join(f"{k} {v}" for k, v in r["requests_per_pod"].items()))
+    if args.timeline:
+        print("second  created  bound  running")
+        for row in r["timeline"]:
+            print("".join(f"{v:>8}" for v in row))
     for name, mb in r["rss_mb"].items():
         print(f"{'RSS ' + name + ' (MB)':<34}{mb:>12.0f}")
     out = ROOT / "bench" / "results"

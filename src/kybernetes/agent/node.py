@@ -18,13 +18,17 @@ from pathlib import Path
 
 from kybernetes.agent.containerd import Containerd
 from kybernetes.agent.images import ensure_images
-from kybernetes.agent.network import NetworkConfig, NetworkSafetyNet, write_cni_config
+from kybernetes.agent.localpath import LocalPathProvisioner
+from kybernetes.agent.network import NetworkConfig, NetworkSafetyNet, pod_gateway, write_cni_config
 from kybernetes.agent.registry import LocalRegistry
 from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.errors import ApiError
 from kybernetes.client.rest import Client, resource
+from kybernetes.dns.cluster import ClusterDNS
 from kybernetes.kubelet.kubelet import Kubelet
 from kybernetes.kubelet.server import KubeletServer, kubelet_ssl_context
+from kybernetes.kubelet.volumes.loopfs import LoopBackend
+from kybernetes.proxy.nodeproxy import NodeProxy
 
 log = logging.getLogger(__name__)
 NODES = resource("", "v1", "nodes")
@@ -41,6 +45,7 @@ class AgentOptions:
     serving_key: Path | None = None
     client_ca: Path | None = None
     cleanup: bool = False
+    dns_upstream: str = ""  # cluster DNS forwards other names here only when set
 
     @property
     def name(self) -> str:
@@ -68,6 +73,8 @@ async def run(options: AgentOptions, ready: asyncio.Event | None = None) -> None
     safety: NetworkSafetyNet | None = None
     server: KubeletServer | None = None
     kubelet: Kubelet | None = None
+    node_proxy: NodeProxy | None = None
+    provisioner = LocalPathProvisioner(client, options.name, data_dir / "storage", LoopBackend())
     try:
         await registry.start()
         await ensure_images(registry.address, data_dir / "images")
@@ -85,11 +92,18 @@ async def run(options: AgentOptions, ready: asyncio.Event | None = None) -> None
             await server.start()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(kubelet.run(), name="kubelet")
+            tg.create_task(provisioner.run(), name="local-path provisioner")
             cidr = await _pod_cidr(client, options.name)
             cfg = NetworkConfig(cidr, data_dir / "network")
             safety = NetworkSafetyNet(cfg)
             await safety.install()
             write_cni_config(cfg, containerd.cni_conf_dir)
+            # services (proxy) and cluster DNS on the pod bridge's gateway, published as kube-dns (issue 5)
+            node_proxy = NodeProxy(client, options.name, options.node_ip, data_dir / "proxy",
+                                   cluster_cidr=cfg.cluster_cidr, dns_ip=pod_gateway(cidr))
+            tg.create_task(node_proxy.run(), name="proxy")
+            tg.create_task(ClusterDNS(client, host=pod_gateway(cidr), upstream=options.dns_upstream).run(),
+                           name="dns")
             log.info("node %s: pod network %s ready", options.name, cidr)
             if ready is not None:
                 ready.set()
@@ -104,6 +118,12 @@ async def run(options: AgentOptions, ready: asyncio.Event | None = None) -> None
                     kubelet.cgroups.remove_qos()
             else:
                 await containerd.stop()
+        if options.cleanup:
+            with contextlib.suppress(Exception):
+                await provisioner.cleanup()
+        if node_proxy is not None and options.cleanup:
+            with contextlib.suppress(Exception):
+                await node_proxy.cleanup()
         if safety is not None and options.cleanup:
             await safety.remove()
         await registry.stop()

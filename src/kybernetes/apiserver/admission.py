@@ -2,7 +2,9 @@
 
 Built-in plugins, upstream's names: NamespaceLifecycle (no new content in missing or terminating namespaces),
 ServiceAccount (pods get ``default`` and the projected ``kube-api-access-*`` volume), DefaultTolerationSeconds,
-Priority; plus Service ClusterIP/NodePort allocation and CustomResourceDefinition registration.
+Priority, DefaultStorageClass (a claim without ``storageClassName`` gets the default class),
+StorageObjectInUseProtection (``kubernetes.io/pvc-protection`` / ``kubernetes.io/pv-protection`` finalizers on new
+claims and volumes); plus Service ClusterIP/NodePort allocation and CustomResourceDefinition registration.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kybernetes.api import errors
+from kybernetes.api import errors, pvmatch
 from kybernetes.api.registry import Resource
 from kybernetes.apiserver import objects
 from kybernetes.apiserver.allocators import AllocationError, IPAllocator, PortAllocator
@@ -22,6 +24,7 @@ DEFAULT_TOLERATION_SECONDS = 300
 # what may still be created in a terminating namespace
 _TERMINATING_EXEMPT = frozenset({("", "Event"), ("events.k8s.io", "Event"), ("", "Binding")})
 _NAMESPACES = Resource("", "v1", "Namespace", "namespaces", False)
+_STORAGE_CLASSES = Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False)
 
 
 class Admission:
@@ -47,6 +50,22 @@ class Admission:
             self._allocate_service(obj, None, dry_run)
         elif _is(res, "apiextensions.k8s.io", "CustomResourceDefinition"):
             accept_crd(obj)
+        elif _is(res, "", "PersistentVolumeClaim"):
+            await self._default_storage_class(obj)
+            _add_finalizer(obj, pvmatch.PVC_PROTECTION)
+        elif _is(res, "", "PersistentVolume"):
+            _add_finalizer(obj, pvmatch.PV_PROTECTION)
+
+    async def _default_storage_class(self, claim: Obj) -> None:
+        """DefaultStorageClass: only a claim with no class at all (not "") and no beta annotation gets one."""
+        spec = claim.setdefault("spec", {})
+        annotations = (claim.get("metadata") or {}).get("annotations") or {}
+        if spec.get("storageClassName") is not None or pvmatch.BETA_CLASS_ANNOTATION in annotations:
+            return
+        listed = await self.storage.list(_STORAGE_CLASSES.prefix())
+        default = pvmatch.default_class(objects.decode_from_store(kv) for kv in listed.items)
+        if default is not None:
+            spec["storageClassName"] = (default.get("metadata") or {}).get("name", "")
 
     async def before_update(self, res: Resource, new: Obj, old: Obj, dry_run: bool) -> None:
         if _is(res, "", "Service"):
@@ -177,6 +196,12 @@ class Admission:
             name = (obj.get("metadata") or {}).get("name", "")
             raise errors.forbidden(res.plural, res.group, name,
                                    f"unable to create new content in namespace {ns} because it is being terminated")
+
+
+def _add_finalizer(obj: Obj, finalizer: str) -> None:
+    finalizers: list[str] = obj.setdefault("metadata", {}).setdefault("finalizers", [])
+    if finalizer not in finalizers:
+        finalizers.append(finalizer)
 
 
 def _is(res: Resource, group: str, kind: str) -> bool:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from kybernetes.api import errors, openapi
 from kybernetes.api.registry import Registry
-from kybernetes.apiserver import certs, discovery
+from kybernetes.apiserver import certs, discovery, prometheus
 from kybernetes.apiserver.handlers import ResourceHandler
 from kybernetes.apiserver.presenting import json_response
 
@@ -73,8 +73,11 @@ class Routes:
     """Non-resource endpoints.  ``ready`` decides /readyz."""
 
     def __init__(self, registry: Registry, resources: ResourceHandler, server_address: str,
-                 ready: Callable[[], bool], custom_schemas: dict[tuple[str, str, str], dict[str, Any]]) -> None:
+                 ready: Callable[[], bool], custom_schemas: dict[tuple[str, str, str], dict[str, Any]],
+                 metrics: Handler | None = None, prometheus: Handler | None = None) -> None:
         self.registry = registry
+        self.metrics = metrics  # metrics.k8s.io requests (served from kubelet scrapes, not the store)
+        self.prometheus = prometheus  # GET /metrics
         self.resources = resources
         self.server_address = server_address
         self.ready = ready
@@ -96,6 +99,10 @@ class Routes:
         app.router.add_get("/openapi/v2", self.openapi_v2)
         app.router.add_get("/openapi/v3", self.openapi_v3_index)
         app.router.add_get("/openapi/v3/{path:.+}", self.openapi_v3)
+        if self.prometheus is not None:
+            app.router.add_get("/metrics", self.prometheus)
+        if self.metrics is not None:
+            app.router.add_route("*", "/apis/metrics.k8s.io/{version}/{tail:.+}", self.metrics)
         app.router.add_route("*", "/api/{version}/{tail:.+}", self.resources.handle)
         app.router.add_route("*", "/apis/{group}/{version}/{tail:.+}", self.resources.handle)
 
@@ -170,6 +177,9 @@ class Routes:
 
 
 def build_app(routes: Routes) -> web.Application:
-    app = web.Application(middlewares=[status_errors, authenticate], client_max_size=4 * 1024 * 1024)
+    middlewares: list[Any] = [status_errors, authenticate]
+    if routes.prometheus is not None:
+        middlewares.insert(0, prometheus.observe)
+    app = web.Application(middlewares=middlewares, client_max_size=4 * 1024 * 1024)
     routes.install(app)
     return app

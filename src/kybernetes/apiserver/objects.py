@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
+import os
+import random
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -34,12 +36,31 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+_SUFFIX_RANDOM = random.Random()  # generateName suffixes are not secrets (upstream uses math/rand)
+
+
+_UID_POOL = bytearray()
+_UID_POOL_BYTES = 4096
+_UID_LOCK = threading.Lock()
+_UID_PID = [os.getpid()]  # a forked child must not reuse its parent's pool
+
+
 def new_uid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID.  The random bytes come from the OS 4 KiB at a time: ``uuid4`` makes a syscall
+    per UUID, which releases the GIL, and under load the SQL thread then holds the loop up for a switch interval."""
+    with _UID_LOCK:
+        if _UID_PID[0] != os.getpid():
+            _UID_PID[0] = os.getpid()
+            _UID_POOL.clear()
+        if len(_UID_POOL) < 16:
+            _UID_POOL.extend(os.urandom(_UID_POOL_BYTES))
+        raw = bytes(_UID_POOL[:16])
+        del _UID_POOL[:16]
+    return str(uuid.UUID(bytes=raw, version=4))
 
 
 def random_suffix(n: int = 5) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+    return "".join(_SUFFIX_RANDOM.choices(_ALPHABET, k=n))
 
 
 def meta(obj: Obj) -> Obj:

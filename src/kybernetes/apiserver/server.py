@@ -17,10 +17,11 @@ from aiohttp import web
 from kybernetes.api import patch, schema
 from kybernetes.api.registry import Registry, Resource
 from kybernetes.api.strategies import generic_strategy
-from kybernetes.apiserver import bootstrap, certs, crds, kubeconfig, nodeproxy
+from kybernetes.apiserver import bootstrap, certs, crds, kubeconfig, nodeproxy, prometheus
 from kybernetes.apiserver.admission import Admission
 from kybernetes.apiserver.app import Routes, build_app
 from kybernetes.apiserver.handlers import ResourceHandler
+from kybernetes.apiserver.metrics_api import MetricsAPI
 from kybernetes.apiserver.objects import Obj
 from kybernetes.apiserver.presenting import Presenter
 from kybernetes.apiserver.store import RestStore
@@ -74,6 +75,7 @@ class APIServer:
         self.caches = WatchCaches(storage)
         self.handler = ResourceHandler(self.registry, self.store, self.caches, self.presenter)
         self.custom_schemas: dict[tuple[str, str, str], Obj] = {}
+        self.metrics = MetricsAPI(self.registry, self.store, self.presenter)
         self._ready = False
 
     async def _crd_changed(self, crd: Obj | None, old: Obj | None) -> None:
@@ -104,7 +106,8 @@ class APIServer:
 
     def app(self) -> web.Application:
         address = f"{self.options.bind_address}:{self.options.https_port}"
-        routes = Routes(self.registry, self.handler, address, lambda: self._ready, self.custom_schemas)
+        routes = Routes(self.registry, self.handler, address, lambda: self._ready, self.custom_schemas,
+                        metrics=self.metrics.handle, prometheus=prometheus.metrics_handler)
         return build_app(routes)
 
     def mark_ready(self) -> None:
@@ -131,7 +134,7 @@ async def run(options: Options, ready: asyncio.Event | None = None) -> None:
         log.info("API server ready on https://%s:%d", host, options.https_port)
         if ready is not None:
             ready.set()
-        await asyncio.Event().wait()
+        await server.metrics.run()  # scrapes kubelets for metrics.k8s.io until cancelled
     finally:
         if runner is not None:
             with contextlib.suppress(Exception):

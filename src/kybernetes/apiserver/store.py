@@ -201,17 +201,13 @@ class RestStore:
                 token = _encode_continue(revision, start_after) if more else ""
                 remaining = None
                 if more and not filtered:
-                    remaining = await self._remaining(prefix, start_after, revision)
+                    # the storage counted what follows its last row: no second query (and no await while
+                    # this page's decoded items are held)
+                    remaining = len(result.items) - consumed + result.remaining if result.more else \
+                        len(result.items) - consumed
                 return ListPage(items, revision, token, remaining)
             if not result.more:
                 return ListPage(items, revision)
-
-    async def _remaining(self, prefix: str, start_after: str, revision: int) -> int | None:
-        try:
-            rest = await self.storage.list(prefix, revision=revision, limit=1, start_after=start_after)
-        except CompactedError:
-            return None
-        return len(rest.items) + rest.remaining if rest.items else 0
 
     # -- create --------------------------------------------------------------------------------------------
 

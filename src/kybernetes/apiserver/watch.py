@@ -1,4 +1,5 @@
-"""Watch streams: ``?watch=true``, one JSON WatchEvent per line, chunked, flushed per event.
+"""Watch streams: ``?watch=true``, one JSON WatchEvent per line, chunked; events already queued for a watcher go
+out in one write, flushed as soon as no more are queued (never held back waiting for more).
 
 Semantics as upstream: ``resourceVersion`` unset or "0" starts with synthetic ADDED events for the current state;
 a number replays every change after it (410 ERROR event when it is gone).  Selectors see both sides of a change,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from kybernetes.apiserver.handlers import ResourceHandler
 
 BOOKMARK_INTERVAL = 30.0
+WRITE_BATCH = 256  # at most this many queued events per write
 DEFAULT_TIMEOUT = (1800, 3600)
 
 
@@ -113,8 +115,8 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
     await response.prepare(request)
     encoder = _Encoder(handler, request, res, params)
     try:
-        for obj in initial:
-            await response.write(encoder.encode("ADDED", obj))
+        for start in range(0, len(initial), WRITE_BATCH):
+            await response.write(b"".join(encoder.encode("ADDED", obj) for obj in initial[start:start + WRITE_BATCH]))
         if params.send_initial_events and params.allow_watch_bookmarks:
             await response.write(_bookmark(res, after, initial_events_end=True))
         if gone is not None or subscription is None:
@@ -124,7 +126,13 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
         deadline = time.monotonic() + timeout
         last_rv = after
         next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+        # events already queued go out in one write (one chunk, one TLS record) instead of one write each;
+        # nothing waits for more: the batch is written as soon as the queue is empty
+        pending: list[bytes] = []
         while True:
+            if pending and (len(pending) >= WRITE_BATCH or not subscription.ready()):
+                await response.write(b"".join(pending))
+                pending.clear()
             now = time.monotonic()
             if now >= deadline:
                 break
@@ -132,7 +140,7 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
             try:
                 event = await subscription.get(wait)
             except CompactedError as exc:
-                await _write_error(response, errors.expired(f"too old resource version: {after} ({exc.compacted})"))
+                pending.append(_error_line(errors.expired(f"too old resource version: {after} ({exc.compacted})")))
                 break
             except WatcherOverflow:
                 break
@@ -140,7 +148,7 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
                 break
             if not isinstance(event, Event):
                 if params.allow_watch_bookmarks and time.monotonic() >= next_bookmark:
-                    await response.write(_bookmark(res, max(last_rv, cache.revision)))
+                    pending.append(_bookmark(res, max(last_rv, cache.revision)))
                     next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
                 continue
             last_rv = event.kv.mod_revision
@@ -149,7 +157,9 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
             new, old = _decoded(handler, res, event)
             line = _classify(event.type, new, old, matches)
             if line is not None:
-                await response.write(encoder.encode_shared(line[0], line[1], event))
+                pending.append(encoder.encode_shared(line[0], line[1], event))
+        if pending:
+            await response.write(b"".join(pending))
     except (ConnectionResetError, asyncio.CancelledError):
         raise
     finally:
@@ -218,5 +228,9 @@ def _bookmark(res: Resource, revision: int, initial_events_end: bool = False) ->
                                                         "metadata": meta}}) + b"\n"
 
 
+def _error_line(error: errors.StatusError) -> bytes:
+    return orjson.dumps({"type": "ERROR", "object": error.to_status()}) + b"\n"
+
+
 async def _write_error(response: web.StreamResponse, error: errors.StatusError) -> None:
-    await response.write(orjson.dumps({"type": "ERROR", "object": error.to_status()}) + b"\n")
+    await response.write(_error_line(error))

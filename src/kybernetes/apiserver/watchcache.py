@@ -129,6 +129,10 @@ class Subscription:
     async def get(self, wait: float) -> Event | _Timeout | None:
         raise NotImplementedError
 
+    def ready(self) -> bool:
+        """Whether ``get`` would return at once (so a watch can write queued events together)."""
+        return False
+
     async def close(self) -> None:
         raise NotImplementedError
 
@@ -146,13 +150,20 @@ class _CachedSubscription(Subscription):
         self._w = watcher
 
     async def get(self, wait: float) -> Event | _Timeout | None:
-        try:
-            item = await asyncio.wait_for(self._w.queue.get(), wait)
-        except TimeoutError:
-            return TIMEOUT
+        queue = self._w.queue
+        if not queue.empty():
+            item = queue.get_nowait()  # the common case under load: no timer, no task
+        else:
+            try:
+                item = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                return TIMEOUT
         if item is None and self._w.overflowed:
             raise WatcherOverflow(self._cache.prefix)
         return item
+
+    def ready(self) -> bool:
+        return not self._w.queue.empty()
 
     async def close(self) -> None:
         self._cache._watchers.discard(self._w)
@@ -179,13 +190,19 @@ class _DirectSubscription(Subscription):
                 await aclose()
 
     async def get(self, wait: float) -> Event | _Timeout | None:
-        try:
-            item = await asyncio.wait_for(self._queue.get(), wait)
-        except TimeoutError:
-            return TIMEOUT
+        if not self._queue.empty():
+            item = self._queue.get_nowait()
+        else:
+            try:
+                item = await asyncio.wait_for(self._queue.get(), wait)
+            except TimeoutError:
+                return TIMEOUT
         if isinstance(item, BaseException):
             raise item
         return item
+
+    def ready(self) -> bool:
+        return not self._queue.empty()
 
     async def close(self) -> None:
         self._task.cancel()

@@ -81,6 +81,10 @@ def cmd_server(args: argparse.Namespace) -> int:
                             bind_address=args.bind_address, datastore=args.datastore,
                             simulated_nodes=args.simulated_nodes, agent=not args.no_agent, cleanup=args.cleanup,
                             extra_args={"controller-manager": [f"--option={o}" for o in args.controller_option or []]})
+    if args.lb_pool:
+        options.extra_args["controller-manager"].append(f"--option=lb_pool={args.lb_pool}")
+    if args.dns_upstream:
+        options.extra_args.setdefault("agent", []).extend(["--dns-upstream", args.dns_upstream])
     ready = asyncio.Event()
 
     async def main() -> None:
@@ -136,8 +140,18 @@ def cmd_agent(args: argparse.Namespace) -> int:
         node_ip=args.node_ip, kubelet_port=args.kubelet_port,
         serving_cert=Path(args.kubelet_cert) if args.kubelet_cert else None,
         serving_key=Path(args.kubelet_key) if args.kubelet_key else None,
-        client_ca=Path(args.client_ca) if args.client_ca else None, cleanup=args.cleanup)
+        client_ca=Path(args.client_ca) if args.client_ca else None, cleanup=args.cleanup,
+        dns_upstream=args.dns_upstream)
     return _run(run_node(options))
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    """``kyb proxy``: only the service proxy of a node (no kubelet, no DNS)."""
+    from kybernetes.proxy.cli import run_proxy
+
+    _setup_logging(args.verbose)
+    return _run(run_proxy(Path(args.kubeconfig), Path(args.data_dir), args.node_name, args.node_ip,
+                          args.cluster_cidr, cleanup=args.cleanup))
 
 
 def cmd_kubectl(argv: list[str]) -> int:
@@ -175,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--controller-option", action="append", metavar="KEY=VALUE",
                    help="passed to the controller manager as --option (repeatable)")
     p.add_argument("--cleanup", action="store_true", help="stop containers and remove rules on exit")
+    p.add_argument("--lb-pool", default="", metavar="CIDR",
+                   help="LoadBalancer addresses from this pool (e.g. 127.0.100.0/24); default: the node's IPs")
+    p.add_argument("--dns-upstream", default="", metavar="IP[:PORT]",
+                   help="cluster DNS forwards names outside the cluster here (default: never forwards)")
     p.set_defaults(func=cmd_server)
     p = sub.add_parser("apiserver", help="run the API server alone")
     _add_apiserver_flags(p)
@@ -203,8 +221,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kubelet-key", default="")
     p.add_argument("--client-ca", default="", help="CA that signs the API server's kubelet client certificate")
     p.add_argument("--cleanup", action="store_true", help="on exit remove pods, rules, routes and bridges")
+    p.add_argument("--dns-upstream", default="", metavar="IP[:PORT]",
+                   help="cluster DNS forwards names outside the cluster here (default: never forwards)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_agent)
+    p = sub.add_parser("proxy", help="run only the service proxy of this node")
+    p.add_argument("--kubeconfig", required=True)
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR / "proxy"), help="proxy state (recorded sysctls)")
+    p.add_argument("--node-name", default="", help="default: the host name")
+    p.add_argument("--node-ip", default="", help="the node's address for the kubernetes Service endpoint")
+    p.add_argument("--cluster-cidr", default="10.42.0.0/16")
+    p.add_argument("--cleanup", action="store_true", help="on exit remove the proxy's rules")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_proxy)
     from kybernetes.cli import image as image_cli
     image_cli.add_parser(sub, DEFAULT_DATA_DIR)
     args = parser.parse_args(argv)

@@ -2,7 +2,10 @@
 
 ``record`` never blocks and never fails the caller: events go into a bounded queue that ``run()`` sends.  A
 repeat of the same (object, type, reason, message, source) within the aggregation window bumps ``count`` and
-``lastTimestamp`` of the existing Event instead of creating a new one, like client-go's EventCorrelator.
+``lastTimestamp`` of the existing Event instead of creating a new one, like client-go's EventCorrelator.  Its
+spam filter applies too: per source and involved object a token bucket (burst 25, one more every 5 minutes)
+decides whether an event is written at all; a skipped repeat still counts locally, so the next written one
+carries the total.
 """
 
 from __future__ import annotations
@@ -24,6 +27,31 @@ WINDOW = 600.0  # seconds a repeat is folded into the existing event
 QUEUE = 1000
 SIMILAR_MAX = 10  # upstream's EventAggregator: after 10 similar events (same object/type/reason) they combine
 COMBINED = "(combined from similar events): "
+SPAM_BURST = 25  # upstream's defaultSpamBurst
+SPAM_QPS = 1.0 / 300  # upstream's defaultSpamQPS
+SPAM_KEYS_MAX = 4096  # upstream's maxLruCacheEntries
+
+
+class SpamFilter:
+    """client-go's EventSourceObjectSpamFilter: a token bucket per (source, involved object); pure but for the
+    clock it is given."""
+
+    def __init__(self, burst: int = SPAM_BURST, qps: float = SPAM_QPS, max_keys: int = SPAM_KEYS_MAX) -> None:
+        self.burst = burst
+        self.qps = qps
+        self.max_keys = max_keys
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}  # key → (tokens, at)
+
+    def allow(self, key: tuple[str, ...], now: float) -> bool:
+        tokens, at = self._buckets.pop(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.qps)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[key] = (tokens, now)  # re-inserted: the dict's order is least recently used first
+        if len(self._buckets) > self.max_keys:
+            del self._buckets[next(iter(self._buckets))]
+        return allowed
 
 
 def _now() -> str:
@@ -47,6 +75,7 @@ class EventRecorder:
         self._queue: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(QUEUE)
         self._seen: dict[tuple[str, ...], tuple[str, str, int, float]] = {}  # key → (ns, name, count, first)
         self._similar: dict[tuple[str, ...], tuple[set[str], float]] = {}  # aggregate key → (messages, since)
+        self.spam = SpamFilter()
 
     def record(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
         """Queue an event about ``obj`` (Normal or Warning); dropped with a log line when the queue is full."""
@@ -91,7 +120,14 @@ class EventRecorder:
         key = (ref.get("uid", ""), ref.get("kind", ""), ref.get("name", ""), event_type, reason, dedup)
         now = _now()
         seen = self._seen.get(key)
-        if seen is not None and time.monotonic() - seen[3] < WINDOW:
+        repeat = seen is not None and time.monotonic() - seen[3] < WINDOW
+        spam_key = (self.component, self.host, ref.get("kind", ""), ref.get("namespace", ""), ref.get("name", ""),
+                    ref.get("uid", ""), ref.get("apiVersion", ""))
+        if not self.spam.allow(spam_key, time.monotonic()):
+            if seen is not None and repeat:
+                self._seen[key] = (seen[0], seen[1], seen[2] + 1, seen[3])
+            return
+        if seen is not None and repeat:
             ns, name, count, first = seen
             try:
                 patch: Obj = {"count": count + 1, "lastTimestamp": now}

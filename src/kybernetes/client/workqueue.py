@@ -29,6 +29,8 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Protocol
 
+from kybernetes.client.metrics import WORKQUEUE_ADDS, WORKQUEUE_DEPTH
+
 
 class Clock(Protocol):
     def now(self) -> float: ...
@@ -155,6 +157,8 @@ class WorkQueue:
         if item in self._processing:
             return
         self._queue.append(item)
+        WORKQUEUE_ADDS.labels(self.name).inc()
+        WORKQUEUE_DEPTH.labels(self.name).set(len(self._queue))
         self._wake_one()
 
     def _wake_one(self) -> None:
@@ -178,6 +182,7 @@ class WorkQueue:
                     self._wake_one()  # pass the wake-up on
                 raise
         item = self._queue.popleft()
+        WORKQUEUE_DEPTH.labels(self.name).set(len(self._queue))
         self._processing.add(item)
         self._dirty.discard(item)
         return item

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from kybernetes.client import metrics
 from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.informer import InformerFactory
 from kybernetes.client.leaderelection import LeaderElector
@@ -43,6 +44,10 @@ CONTROLLER_MODULES: tuple[str, ...] = (
     "kybernetes.controllers.nodelifecycle",
     "kybernetes.controllers.nodeipam",
     "kybernetes.controllers.podgc",
+    "kybernetes.controllers.servicelb",
+    "kybernetes.controllers.persistentvolume",
+    "kybernetes.controllers.pvprotection",
+    "kybernetes.controllers.hpa",
 )
 
 
@@ -75,6 +80,9 @@ async def run(kubeconfig: Path, *, enabled: list[str] | None = None, options: di
         controllers = [available[name](ctx) for name in names]
         async with asyncio.TaskGroup() as tg:
             informers.start(tg)
+            port = int((options or {}).get("metrics_port", metrics.CONTROLLER_MANAGER_PORT))
+            if port:
+                tg.create_task(metrics.serve(port), name="controller-manager metrics")
             await informers.wait_for_sync()
             log.info("controller manager leading with %s", ", ".join(names) or "no controllers")
             if ready is not None:

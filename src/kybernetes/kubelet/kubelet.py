@@ -6,7 +6,8 @@ Options (all optional): ``node_ip`` (InternalIP; default: the address of the def
 (default ``<data_dir>/pods``; logs go to ``<log_dir>/<ns>_<name>_<uid>/<container>/<restart>.log``),
 ``cgroup_root`` (a Path, default ``/sys/fs/cgroup`` when running as root, else cgroups are not managed),
 ``resolv_conf`` (the file for dnsPolicy Default, ``/etc/resolv.conf``), ``mounter`` (a volumes Mounter),
-``labels`` (extra node labels), ``register_node`` (default True), ``pleg_period`` (1.0), ``resync`` (10.0).
+``labels`` (extra node labels), ``register_node`` (default True), ``pleg_period`` (1.0), ``resync`` (60.0 s,
+upstream's ``--sync-frequency``).
 
 Restart safety: everything the kubelet needs is in the runtime (CRI labels and annotations), so a new kubelet
 adopts running containers as they are (same restart count, no restart).  Helpers for the kubelet server
@@ -39,6 +40,7 @@ from kybernetes.kubelet.probes import ProbeManager
 from kybernetes.kubelet.runtime import RuntimePod
 from kybernetes.kubelet.status import StatusManager
 from kybernetes.kubelet.volumes import VolumeManager
+from kybernetes.kubelet.volumes.pvc import ClaimVolumes
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -85,14 +87,15 @@ class Kubelet:
         self.status = StatusManager(client)
         self.probes = ProbeManager(runtime, self._record, self._wake)
         self.volumes = VolumeManager(self.data_dir, configmaps=self._configmap, secrets=self._secret,
-                                     token=self._token, mounter=opts.get("mounter"))
+                                     token=self._token, mounter=opts.get("mounter"),
+                                     pvc_hook=opts.get("pvc_hook") or ClaimVolumes(client))
         self.images = ImageManager(images)
         self.syncer = PodSyncer(SyncDeps(
             runtime=runtime, images=self.images, volumes=self.volumes, probes=self.probes, status=self.status,
             record=self._record, configmaps=self._configmap, secrets=self._secret, data_dir=self.data_dir,
             log_dir=self.log_dir, host_ip="127.0.0.1", node=self.node_config, cgroups=self.cgroups,
             services=self._services))
-        self.workers = PodWorkers(self.syncer, self._delete_pod, resync=float(opts.get("resync", 10.0)))
+        self.workers = PodWorkers(self.syncer, self._delete_pod, resync=float(opts.get("resync", 60.0)))
         self.pleg = PLEG(runtime, self._pleg_event, period=float(opts.get("pleg_period", 1.0)))
         self._token_supported = True
         self._runtime_cache: dict[str, RuntimePod] = {}

@@ -5,7 +5,9 @@ sees a container instance, then probes every ``periodSeconds`` with ``timeoutSec
 ``failureThreshold`` consecutive results flip the state.  Readiness starts False, startup False (containers
 without a startup probe count as started), liveness True; liveness/readiness wait for startup.  Every failure
 records ``Unhealthy`` (``Readiness probe failed: HTTP probe failed with statuscode: 500``); a flip calls
-``on_change(uid)`` so the pod worker syncs (and kills containers whose liveness/startup probe failed).
+``on_change(uid)`` so the pod worker syncs (and kills containers whose liveness/startup probe failed).  Like
+upstream's ``onHold``, a worker whose liveness/startup probe triggered a kill stops probing that container
+instance (no more ``Unhealthy`` events while it is being killed) and resumes with the next instance.
 
 Network safety: httpGet/tcpSocket only connect to the pod's own IPs or 127.0.0.0/8; any other ``host`` fails.
 """
@@ -128,6 +130,7 @@ class _State:
     successes: int = 0
     failures: int = 0
     result: bool = False
+    on_hold: bool = False  # a failed liveness/startup probe is killing this instance: no more probes for it
 
 
 class ProbeManager:
@@ -208,6 +211,9 @@ class ProbeManager:
                     self._set(key, state.result)
                     await asyncio.sleep(float(probe.get("initialDelaySeconds") or 0))
                     continue
+                if state.on_hold:
+                    await asyncio.sleep(min(period, 1.0))
+                    continue
                 if kind != "startup" and not self.started(uid, name, target.container):
                     await asyncio.sleep(1.0)
                     continue
@@ -241,8 +247,9 @@ class ProbeManager:
             self._set(key, False)
             if kind in ("liveness", "startup"):
                 self._messages[(uid, name)] = f"Container {name} failed {kind} probe, will be restarted"
-                self.on_change(uid)
                 state.failures = 0
+                state.on_hold = True
+                self.on_change(uid)
 
     def _set(self, key: tuple[str, str, str], value: bool) -> None:
         before = self._results.get(key)

@@ -13,6 +13,7 @@ API server uses its ``kube-apiserver-kubelet-client`` certificate. Endpoints, as
 ``GET|POST /portforward/{ns}/{pod}``                          Exec/Attach/PortForward returns
 ``GET /stats/summary``                                        ``statsapi.Summary``
 ``GET /metrics/resource``                                     Prometheus text: node/pod/container cpu, memory
+``GET /metrics``                                              the kubelet process's own metrics
 ===========================================================  ==============================================
 
 Errors are ``text/plain`` with upstream's words and status (the API server turns them into Status objects).
@@ -30,6 +31,7 @@ from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
+from kybernetes.client.metrics import metrics_handler
 from kybernetes.kubelet import logs, streaming
 from kybernetes.kubelet.cri.types import ContainerState, CRIError, RuntimeService
 from kybernetes.kubelet.stats import RESOURCE_METRICS_CONTENT_TYPE, SummaryProvider, resource_metrics_text
@@ -116,6 +118,7 @@ class KubeletServer:
         app.router.add_get("/pods", self._pods)
         app.router.add_get("/stats/summary", self._summary)
         app.router.add_get("/metrics/resource", self._resource_metrics)
+        app.router.add_get("/metrics", metrics_handler)
         app.router.add_get("/containerLogs/{ns}/{pod}/{container}", self._logs)
         for kind in ("exec", "attach"):
             app.router.add_route("GET", f"/{kind}/{{ns}}/{{pod}}/{{container}}", self._stream)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kybernetes.client.metrics import POD_START_DURATION
 from kybernetes.kubelet.cri.types import RuntimeService
 
 Obj = dict[str, Any]
@@ -178,8 +179,8 @@ def resource_metrics_text(summary: Obj, scrape_error: bool = False) -> str:
         pod_labels = {"namespace": str(ref.get("namespace", "")), "pod": str(ref.get("name", ""))}
         pcpu, pmem = pod.get("cpu") or {}, pod.get("memory") or {}
         if "usageCoreNanoSeconds" in pcpu:
-            samples["pod_cpu_usage_seconds_total"].append(
-                _sample("pod_cpu_usage_seconds_total", pod_labels, pcpu["usageCoreNanoSeconds"] / 1e9, pcpu.get("time")))
+            samples["pod_cpu_usage_seconds_total"].append(_sample(
+                "pod_cpu_usage_seconds_total", pod_labels, pcpu["usageCoreNanoSeconds"] / 1e9, pcpu.get("time")))
         if "workingSetBytes" in pmem:
             samples["pod_memory_working_set_bytes"].append(
                 _sample("pod_memory_working_set_bytes", pod_labels, float(pmem["workingSetBytes"]), pmem.get("time")))
@@ -204,3 +205,13 @@ def resource_metrics_text(summary: Obj, scrape_error: bool = False) -> str:
         kind, text = _HELP[name]
         lines += [f"# HELP {name} [STABLE] {text}", f"# TYPE {name} {kind}", *samples[name]]
     return "\n".join(lines) + "\n"
+
+
+def observe_pod_start(old_status: Obj, new_status: Obj, now: float) -> None:
+    """Record ``kubelet_pod_start_duration_seconds`` (from ``status.startTime``, when the kubelet first saw the
+    pod, to now) when a status turns the pod Running for the first time."""
+    if new_status.get("phase") != "Running" or old_status.get("phase") == "Running":
+        return
+    started = _parse_rfc3339_ms(new_status.get("startTime"))
+    if started is not None:
+        POD_START_DURATION.observe(max(now - started / 1000, 0.0))

@@ -20,6 +20,7 @@ from kybernetes.kubelet.cgroups import qos_class
 from kybernetes.kubelet.cri.types import ContainerState, ContainerStatus
 from kybernetes.kubelet.images import normalize_image
 from kybernetes.kubelet.runtime import RuntimePod
+from kybernetes.kubelet.stats import observe_pod_start
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -249,5 +250,6 @@ class StatusManager:
         except ApiError as exc:
             log.warning("pod %s/%s: status patch failed: %s", meta.get("namespace"), meta.get("name"), exc)
             return False
+        observe_pod_start(last or old, status, now)
         self._sent[uid] = status
         return True

@@ -113,6 +113,9 @@ class ListerVolumes:
     def storage_class(self, name: str) -> Obj | None:
         return self._classes.get("", name)
 
+    def all_pvs(self) -> list[Obj]:
+        return self._pvs.list()
+
 
 class _Mover:
     def __init__(self, queue: SchedulingQueue, event: str) -> None:

@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kybernetes.client.metrics import SCHEDULE_ATTEMPTS
 from kybernetes.scheduler import framework as fw
 from kybernetes.scheduler.binder import StatusWriter
 from kybernetes.scheduler.cache import SchedulerCache
@@ -237,10 +238,12 @@ class Scheduler:
         try:
             node_name = self.schedule(pi)
         except FitError as err:
+            SCHEDULE_ATTEMPTS.labels("unschedulable", "default-scheduler").inc()
             self._failed(qp, str(err) if err.num_all_nodes else NO_NODES, err.plugins, cycle, tg)
             return
         except RuntimeError as exc:
             log.warning("scheduling %s: %s", qp.key, exc)
+            SCHEDULE_ATTEMPTS.labels("error", "default-scheduler").inc()
             self.events.record(pod, "Warning", "FailedScheduling", str(exc))
             self.queue.add_backoff(qp)
             return
@@ -268,6 +271,7 @@ class Scheduler:
             st = await self.profile.bind[0].bind(pi, node_name)
         if st is None:
             self.queue.done(qp.key)
+            SCHEDULE_ATTEMPTS.labels("scheduled", "default-scheduler").inc()
             self.events.record(qp.pod, "Normal", "Scheduled",
                                f"Successfully assigned {pi.namespace}/{pi.name} to {node_name}")
             return

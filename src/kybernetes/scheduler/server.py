@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from kybernetes.client import metrics
 from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.events import EventRecorder
 from kybernetes.client.informer import InformerFactory
@@ -24,6 +25,7 @@ from kybernetes.scheduler.binder import ApiBinder, ApiStatusWriter
 from kybernetes.scheduler.cache import SchedulerCache
 from kybernetes.scheduler.handlers import Handlers, wire
 from kybernetes.scheduler.plugins.registry import default_profile
+from kybernetes.scheduler.plugins.volumebinding import VolumePreBinder
 from kybernetes.scheduler.queue import SchedulingQueue
 from kybernetes.scheduler.scheduler import Scheduler
 
@@ -41,7 +43,7 @@ def build(client: Client, informers: InformerFactory, options: dict[str, Any] | 
     queue = SchedulingQueue()
     handlers = Handlers(cache, queue, COMPONENT)
     volumes = wire(informers, handlers)
-    profile = default_profile(ApiBinder(client), volumes=volumes,
+    profile = default_profile(VolumePreBinder(ApiBinder(client), client, volumes), volumes=volumes,
                               disabled=frozenset(opts.get("disabled_plugins") or ()))
     queue.plugin_events = profile.events
     recorder = EventRecorder(client, COMPONENT)
@@ -65,6 +67,9 @@ async def run_scheduler(client: Client, *, ready: asyncio.Event | None = None,
             ready.set()
         tg.create_task(recorder.run(), name="scheduler events")
         tg.create_task(scheduler.run(), name="scheduling loop")
+        port = int((options or {}).get("metrics_port", metrics.SCHEDULER_PORT))
+        if port:
+            tg.create_task(metrics.serve(port), name="scheduler metrics")
 
 
 async def run(kubeconfig: Path, *, ready: asyncio.Event | None = None,

@@ -321,13 +321,17 @@ PV_ZONE1 = {"spec": {"nodeAffinity": {"required": {"nodeSelectorTerms": [
     pytest.param("missing", "a", ('persistentvolumeclaim "missing" not found',), id="pvc-missing"),
     pytest.param("immediate", "a", (volumebinding.ERR_UNBOUND_IMMEDIATE,), id="unbound-immediate"),
     pytest.param("wffc", "a", (), id="unbound-wait-for-first-consumer"),
+    pytest.param("wffc-static", "a", (volumebinding.ERR_NO_VOLUMES,), id="wffc-no-provisioner-no-pv"),
 ])
 def test_volume_binding(claim: str, target: str, want: tuple[str, ...]) -> None:
     volumes = Volumes({"bound": {"spec": {"volumeName": "pv1"}}, "immediate": {"spec": {"storageClassName": "std"}},
-                       "wffc": {"spec": {"storageClassName": "local"}}},
+                       "wffc": {"spec": {"storageClassName": "local"}},
+                       "wffc-static": {"spec": {"storageClassName": "static"}}},
                       {"pv1": PV_ZONE1},
                       {"std": {"volumeBindingMode": "Immediate"},
-                       "local": {"volumeBindingMode": "WaitForFirstConsumer"}})
+                       "local": {"volumeBindingMode": "WaitForFirstConsumer", "provisioner": "rancher.io/local-path"},
+                       "static": {"volumeBindingMode": "WaitForFirstConsumer",
+                                  "provisioner": "kubernetes.io/no-provisioner"}})
     nodes = {"a": node_info(node("a", labels={ZONE: "z1"})), "b": node_info(node("b", labels={ZONE: "z2"}))}
     p = pod("p", volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": claim}}])
     assert reasons(run_filter(volumebinding.new(volumes), p, nodes[target], list(nodes.values()))) == want

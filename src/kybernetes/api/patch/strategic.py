@@ -17,11 +17,10 @@ unknown ``$patch`` value) surface as upstream's plain errors: 500 with the upstr
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from kybernetes.api.errors import StatusError, bad_request
-from kybernetes.api.patch.common import decode_object, generic_invalid, go_format, server_error
+from kybernetes.api.patch.common import clone, decode_object, generic_invalid, go_format, server_error
 from kybernetes.api.patch.shape import Lookup, Schema, Shape, schema_for
 from kybernetes.api.schema import TypeDef
 
@@ -57,7 +56,7 @@ def apply_strategic_merge_patch(obj: dict[str, Any], patch: bytes | str | dict[s
     patch_map = decode_object(patch)
     schema = schema_for(lookup)
     merger = _Merger(schema)
-    return merger.merge_map(copy.deepcopy(obj), copy.deepcopy(patch_map), schema.root(type_def))
+    return merger.merge_map(clone(obj), clone(patch_map), schema.root(type_def))
 
 
 def _go_type(value: Any) -> str:

@@ -14,6 +14,7 @@ from kybernetes.kubelet.cri.types import Mount
 from kybernetes.kubelet.volumes.atomic import Payload, write_atomic
 from kybernetes.kubelet.volumes.hostpath import check_host_path
 from kybernetes.kubelet.volumes.mounter import Mounter, SystemMounter
+from kybernetes.kubelet.volumes.pvc import ReadOnlyPath
 from kybernetes.kubelet.volumes.sources import (
     VolumeError,
     downward_payload,
@@ -135,8 +136,9 @@ class VolumeManager:
             propagation = {"HostToContainer": "PROPAGATION_HOST_TO_CONTAINER",
                            "Bidirectional": "PROPAGATION_BIDIRECTIONAL"}.get(vm.get("mountPropagation") or "",
                                                                              "PROPAGATION_PRIVATE")
+            read_only = bool(vm.get("readOnly")) or isinstance(host, ReadOnlyPath)
             mounts.append(Mount(container_path=vm.get("mountPath", ""), host_path=str(host),
-                                readonly=bool(vm.get("readOnly")), propagation=propagation))
+                                readonly=read_only, propagation=propagation))
         return mounts
 
     async def teardown(self, uid: str) -> None:

@@ -144,6 +144,8 @@ async def main() -> None:
             r = await udp_load(("10.43.0.10", 53), names[:1], 1, 1)
             if r["queries"]:
                 break
+            if time.monotonic() > deadline + 300:
+                raise RuntimeError(f"cluster DNS never answered; see {data}")
         result["floor_udp_echo"] = await echo_floor(args.queries, args.concurrency)
         result["host_via_clusterip"] = await udp_load(("10.43.0.10", 53), names, args.queries, args.concurrency)
         script = (f"s=$(date +%s%N); for i in $(seq {args.pod_lookups}); do "

@@ -138,12 +138,16 @@ async def bench_latency(changes: int) -> dict[str, Any]:
         await client.create(PODS, "bench", {"metadata": {"name": "web", "labels": {"app": "web"}},
                                             "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
         pod_ip = ""
-        while not pod_ip and time.monotonic() < deadline + 60:
+        while not pod_ip:
+            if time.monotonic() > deadline + 300:
+                raise RuntimeError(f"the nginx pod never ran; see {data}")
             pod = await client.get(PODS, "bench", "web")
             if (pod.get("status") or {}).get("phase") == "Running":
                 pod_ip = pod["status"].get("podIP", "")
             await asyncio.sleep(0.2)
         while not _connect(pod_ip, 80):
+            if time.monotonic() > deadline + 300:
+                raise RuntimeError(f"the nginx pod {pod_ip} never answered; see {data}")
             await asyncio.sleep(0.1)
         lat = []
         for i in range(changes):

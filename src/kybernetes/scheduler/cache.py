@@ -80,7 +80,20 @@ class SchedulerCache:
             self.remove_pod(key)
 
     def add_pod(self, pod: Obj) -> None:
-        """An assigned pod from the informer (add or update): confirms an assumed pod, or replaces the entry."""
+        """An assigned pod from the informer (add or update): confirms an assumed pod, or replaces the entry.
+
+        An update that leaves everything a :class:`PodInfo` is parsed from unchanged (the usual status-only
+        update) only swaps the object: no re-parse, no node change."""
+        meta = pod.get("metadata") or {}
+        entry = self._pods.get(f"{meta.get('namespace', '')}/{meta.get('name', '')}")
+        if entry is not None and entry[0].key not in self._assumed:
+            old = entry[0].pod
+            old_meta = old.get("metadata") or {}
+            if (old.get("spec") == pod.get("spec") and old_meta.get("uid") == meta.get("uid")
+                    and old_meta.get("labels") == meta.get("labels")
+                    and old_meta.get("deletionTimestamp") == meta.get("deletionTimestamp")):
+                entry[0].pod = pod
+                return
         pi = PodInfo(pod)
         if not pi.node_name:
             return

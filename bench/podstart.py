@@ -108,9 +108,17 @@ async def idle_cpu(data_dir: str, seconds: float) -> dict[str, Any]:
     await asyncio.sleep(seconds)
     after = cpu_ticks(server_pids(data_dir))
     elapsed = time.monotonic() - t0
-    used = sum(t - before.get(pid, 0) for pid, t in after.items()) / CLK_TCK
+    used_by = {pid: (t - before.get(pid, 0)) / CLK_TCK for pid, t in after.items()}
+    used = sum(used_by.values())
+    top: dict[str, float] = {}
+    for pid, cpu in used_by.items():
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            name = (argv[3] if b"kybernetes.cli.main" in argv and len(argv) > 3 else Path(argv[0].decode()).name)
+            key = name.decode() if isinstance(name, bytes) else name
+            top[key] = round(top.get(key, 0.0) + 100 * cpu / elapsed, 2)
     return {"seconds": round(elapsed, 1), "cpu_s": round(used, 3), "percent_of_core": round(100 * used / elapsed, 2),
-            "processes": len(after)}
+            "processes": len(after), "percent_by_process": dict(sorted(top.items(), key=lambda kv: -kv[1]))}
 
 
 def busybox_pod(name: str) -> dict[str, Any]:

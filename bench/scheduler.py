@@ -131,7 +131,13 @@ async def requests_per_pod(client: Client, pods: int) -> dict[str, float]:
         name = labels.get("resource", "") + ("/" + labels["subresource"] if labels.get("subresource") else "")
         key = f"{labels.get('verb', '')} {name}".strip()
         counts[key] = counts.get(key, 0.0) + float(value)
+    watches: dict[str, float] = {}
+    for line in str(text).splitlines():
+        if line.startswith("apiserver_longrunning_requests{") and 'verb="WATCH"' in line:
+            res = line.split('resource="', 1)[1].split('"', 1)[0]
+            watches[res] = watches.get(res, 0.0) + float(line.rpartition(" ")[2])
     per = {k: round(v / pods, 3) for k, v in sorted(counts.items(), key=lambda kv: -kv[1]) if v / pods >= 0.005}
+    per["open watches on pods"] = watches.get("pods", 0.0)
     per["TOTAL"] = round(sum(counts.values()) / pods, 2)
     return per
 

@@ -6,9 +6,11 @@ sets, stateful sets, cascading delete, node failure; restarts of the controller 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 
@@ -186,10 +188,30 @@ spec:
 
 @pytest.mark.parametrize("component", ["controller-manager", "scheduler"])
 def test_restart_mid_rollout_creates_no_duplicates(cluster: Cluster, component: str) -> None:
+    from kubernetes import client as kclient
+    from kubernetes import config as kconfig
+    from kubernetes import watch as kwatch
+
     k = cluster.kubectl
     name = f"steady-{component.split('-')[0]}"
     k("create", "deployment", name, "--image=nginx", "--replicas=4", version=KUBECTL)
     eventually(lambda: rows(cluster, "get", "deploy", name)[1][1] == "4/4", timeout=90)
+    api_client = kconfig.new_client_from_config(config_file=str(cluster.kubeconfig))
+    api = kclient.CoreV1Api(api_client)
+    start = api.list_namespaced_pod("default", label_selector=f"app={name}").metadata.resource_version
+    created: list[tuple[str, str]] = []  # every pod ever created for the deployment, with its template hash
+    w = kwatch.Watch()
+
+    def record() -> None:
+        with contextlib.suppress(Exception):  # the stream ends with an error when the test stops it
+            for event in w.stream(api.list_namespaced_pod, "default", label_selector=f"app={name}",
+                                  resource_version=start, timeout_seconds=150):
+                if event["type"] == "ADDED":
+                    pod = event["object"]
+                    created.append((pod.metadata.name, pod.metadata.labels["pod-template-hash"]))
+
+    watcher = threading.Thread(target=record, daemon=True)
+    watcher.start()
     k("set", "image", f"deployment/{name}", "nginx=nginx:1.27", version=KUBECTL)
     subprocess.run(["kill", "-TERM", str(_component_pid(cluster, component))], check=True)
     k("rollout", "status", f"deployment/{name}", "--timeout=120s", version=KUBECTL)
@@ -202,12 +224,14 @@ def test_restart_mid_rollout_creates_no_duplicates(cluster: Cluster, component: 
 
     live = eventually(settled, timeout=60)
     assert isinstance(live, list)
-    new_rs = {p["metadata"]["labels"]["pod-template-hash"] for p in live}
-    assert len(new_rs) == 1
-    rs_name = f"{name}-{new_rs.pop()}"
-    created = k("get", "events", "--field-selector", f"involvedObject.name={rs_name},reason=SuccessfulCreate",
-                "-o", "json", version=KUBECTL).stdout
-    assert sum(e.get("count", 1) for e in json.loads(created)["items"]) == 4  # exactly one create per replica
+    new_hash = {p["metadata"]["labels"]["pod-template-hash"] for p in live}
+    assert len(new_hash) == 1
+    time.sleep(2)  # let the watch catch up
+    w.stop()
+    watcher.join(10)
+    api_client.close()
+    new_pods = {pod for pod, template in created if template in new_hash}
+    assert len(new_pods) == 4, created  # exactly one pod created per replica of the new template
 
 
 def _component_pid(cluster: Cluster, component: str) -> int:

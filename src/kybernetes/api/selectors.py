@@ -17,7 +17,7 @@ Field selectors (``fieldSelector=`` query): :func:`parse_field_selector` (``=``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -519,9 +519,11 @@ def _field_text(value: Any) -> str:
     return str(value)
 
 
-def field_values(resource: Resource, obj: Mapping[str, Any]) -> dict[str, str]:
+def field_values(resource: Resource, obj: Mapping[str, Any],
+                 only: Iterable[str] | None = None) -> dict[str, str]:
     """The selectable fields of ``obj`` served as ``resource``: metadata.name, metadata.namespace and the
-    resource's ``field_selectors``, each as a string (absent → ``""``, booleans ``true``/``false``).
+    resource's ``field_selectors``, each as a string (absent → ``""``, booleans ``true``/``false``); with
+    ``only``, just those of them (what a selector's terms need).
 
     ``obj`` may be in the resource's own version or in its storage version (events, HPAs): it is converted
     first when its ``apiVersion`` differs.
@@ -537,7 +539,8 @@ def field_values(resource: Resource, obj: Mapping[str, Any]) -> dict[str, str]:
         "metadata.namespace": str(meta.get("namespace") or ""),
     }
     aliases = _FIELD_ALIASES.get((resource.group, resource.kind), {})
-    for name in resource.field_selectors:
+    wanted = resource.field_selectors if only is None else [n for n in only if n in resource.field_selectors]
+    for name in wanted:
         out[name] = _field_text(_lookup(obj, aliases.get(name, name)))
     return out
 
@@ -554,4 +557,4 @@ def matches_fields(resource: Resource, selector: FieldSelector, obj: Mapping[str
     """True if ``obj`` (served as ``resource``) satisfies ``selector``."""
     if selector.empty:
         return True
-    return selector.matches(field_values(resource, obj))
+    return selector.matches(field_values(resource, obj, [t.field for t in selector.terms]))

@@ -10,7 +10,8 @@ Measures, in one run:
   same containerd, sequentially, ``--floor`` times (then stopped and removed);
 * the agent's RSS (the ``kyb agent`` process, not containerd or the shims) with 30 pods Running;
 * idle CPU of the whole ``kyb server`` (every process naming its data dir: supervisor, API server, controllers,
-  scheduler, agent, registry, containerd, shims) over ``--idle`` seconds, with no pods and with all pods Running.
+  scheduler, agent, registry, containerd, shims) over ``--idle`` seconds, with no pods and with all pods Running
+  (``--settle`` s after the last one), also split by process.
 
 Targets (issue 4): p99 ≤ 1 s and ≤ 1.5 x the floor's p99; agent RSS ≤ 80 MB; idle CPU ≤ 1 % of a core.
 Pods use ``imagePullPolicy: IfNotPresent`` (the image is pulled once, before timing; the floor does not pull
@@ -101,6 +102,17 @@ def cpu_ticks(pids: list[int]) -> dict[int, int]:
     return out
 
 
+def process_name(pid: int) -> str:
+    """``apiserver``/``agent``/… for kyb components, else the executable's name."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    if b"kybernetes.cli.main" in argv and argv.index(b"kybernetes.cli.main") + 1 < len(argv):
+        return argv[argv.index(b"kybernetes.cli.main") + 1].decode()
+    return Path(argv[0].decode()).name
+
+
 async def idle_cpu(data_dir: str, seconds: float) -> dict[str, Any]:
     """Share of one core used by the whole server over ``seconds`` (processes alive at the end)."""
     before = cpu_ticks(server_pids(data_dir))
@@ -112,11 +124,8 @@ async def idle_cpu(data_dir: str, seconds: float) -> dict[str, Any]:
     used = sum(used_by.values())
     top: dict[str, float] = {}
     for pid, cpu in used_by.items():
-        with contextlib.suppress(OSError):
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            name = (argv[3] if b"kybernetes.cli.main" in argv and len(argv) > 3 else Path(argv[0].decode()).name)
-            key = name.decode() if isinstance(name, bytes) else name
-            top[key] = round(top.get(key, 0.0) + 100 * cpu / elapsed, 2)
+        key = process_name(pid)
+        top[key] = round(top.get(key, 0.0) + 100 * cpu / elapsed, 2)
     return {"seconds": round(elapsed, 1), "cpu_s": round(used, 3), "percent_of_core": round(100 * used / elapsed, 2),
             "processes": len(after), "percent_by_process": dict(sorted(top.items(), key=lambda kv: -kv[1]))}
 
@@ -258,7 +267,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["agent_rss_mb_at_30_pods"] = round(rss, 1)
             pid = agent_pid(data_dir)
             result[f"agent_rss_mb_at_{args.pods}_pods"] = round(rss_mb(pid), 1) if pid else None
-            await asyncio.sleep(3)
+            await asyncio.sleep(args.settle)
             result[f"idle_cpu_{args.pods}_pods"] = await idle_cpu(data_dir, args.idle)
             result["p99_over_floor_p99"] = round(result["pod_start"]["p99_s"] / result["floor_cri"]["p99_s"], 2)
             await delete_all(client, "pod")
@@ -282,6 +291,7 @@ def main() -> None:
     p.add_argument("--pods", type=int, default=50)
     p.add_argument("--floor", type=int, default=50)
     p.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU measurement")
+    p.add_argument("--settle", type=float, default=10.0, help="seconds after the last pod before measuring idle")
     p.add_argument("--port", type=int, default=28443)
     args = p.parse_args()
     if os.geteuid() != 0:

@@ -52,6 +52,13 @@ class AgentOptions:
         return self.node_name or socket.gethostname().lower()
 
 
+def _free_loopback_port() -> int:
+    """A free port on 127.0.0.1 for containerd's streaming server (only the kubelet connects to it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 async def _pod_cidr(client: Client, node: str) -> str:
     """Wait until node IPAM gave ``node`` its pod CIDR."""
     while True:
@@ -78,7 +85,7 @@ async def run(options: AgentOptions, ready: asyncio.Event | None = None) -> None
     try:
         await registry.start()
         await ensure_images(registry.address, data_dir / "images")
-        containerd = Containerd(data_dir, registry.address)
+        containerd = Containerd(data_dir, registry.address, stream_port=_free_loopback_port())
         await containerd.start()
         cri = containerd.client()
         kubelet_options: dict[str, object] = {}

@@ -9,17 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from test_kyb_server import Node, _kubepods, _links, _netns, _other_agents, _our_pids, _sh, wait_for
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
-
 from harness import KybServer
+from test_kyb_server import Node, _kubepods, _links, _netns, _other_agents, _our_pids, _sh, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.kubectl]
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import ApiServer
 from test_containerd import Node, cgroup_top, node, sandbox_config  # noqa: F401
 
 from kybernetes.apiserver import certs
 from kybernetes.kubelet.cri.types import ContainerConfig
 from kybernetes.kubelet.server import KubeletServer, kubelet_ssl_context
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-from harness import ApiServer
 
 pytestmark = [pytest.mark.root, pytest.mark.asyncio, pytest.mark.kubectl]
 

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
-
 from harness import ApiServer
 from test_containerd import Node, cgroup_top, http_get, node  # noqa: F401
 

@@ -21,7 +21,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -31,9 +30,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
-
 from harness import KybServer, kubectl_binary
 
 pytestmark = [pytest.mark.root, pytest.mark.kubectl]

@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,10 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
-
 from harness import KybServer
 from test_kyb_server import Node, _links, _netns, _other_agents, _our_pids, _phase, _sh, busybox_pod, wait_for
 

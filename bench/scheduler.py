@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -240,6 +241,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main() -> None:

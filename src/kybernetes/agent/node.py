@@ -25,6 +25,7 @@ from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.errors import ApiError
 from kybernetes.client.rest import Client, resource
 from kybernetes.dns.cluster import ClusterDNS
+from kybernetes.kubelet.cgroups import CgroupManager
 from kybernetes.kubelet.kubelet import Kubelet
 from kybernetes.kubelet.server import KubeletServer, kubelet_ssl_context
 from kybernetes.kubelet.volumes.loopfs import LoopBackend
@@ -50,6 +51,19 @@ class AgentOptions:
     @property
     def name(self) -> str:
         return self.node_name or socket.gethostname().lower()
+
+
+async def _remove_cgroups(cgroups: CgroupManager, within: float = 10.0) -> None:
+    """Pod and QoS cgroups of every pod (containerd removed the containers; their last processes may still be
+    exiting, so retry for a while)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        for uid in cgroups.pod_cgroups():
+            cgroups.remove_pod(uid)
+        cgroups.remove_qos()
+        if not cgroups.pod_cgroups() or asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.2)
 
 
 def _free_loopback_port() -> int:
@@ -122,7 +136,7 @@ async def run(options: AgentOptions, ready: asyncio.Event | None = None) -> None
             if options.cleanup:
                 await containerd.cleanup()
                 if kubelet is not None and kubelet.cgroups is not None:
-                    kubelet.cgroups.remove_qos()
+                    await _remove_cgroups(kubelet.cgroups)
             else:
                 await containerd.stop()
         if options.cleanup:

@@ -49,7 +49,7 @@ PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=OFF",
-    "PRAGMA cache_size=-32000",
+    "PRAGMA cache_size=-8000",  # 8 MB of pages: the whole working set of 10k objects
 )
 
 _COLS = "id, name, created, deleted, create_revision, prev_revision, value, old_value"

@@ -55,6 +55,10 @@ def path(res: Resource, namespace: str = "", name: str = "", subresource: str = 
 
 
 class Client:
+    #: what list and watch ask for (a metadata-only client asks for PartialObjectMetadata instead)
+    list_accept = JSON
+    watch_accept = JSON
+
     def __init__(self, config: ClientConfig, *, user_agent: str = "kybernetes", qps_timeout: float = 30.0) -> None:
         self.config = config
         self.user_agent = user_agent
@@ -91,10 +95,11 @@ class Client:
     # -- raw requests ----------------------------------------------------------------------------------------
 
     async def request(self, method: str, url_path: str, *, params: Mapping[str, str] | None = None,
-                      body: Any = None, content_type: str = JSON, deadline: float | None = None) -> Any:
+                      body: Any = None, content_type: str = JSON, deadline: float | None = None,
+                      accept: str = JSON) -> Any:
         """One request; returns the decoded JSON body (or text for non-JSON answers)."""
         data = None if body is None else (body if isinstance(body, bytes) else orjson.dumps(body))
-        headers = {"Accept": JSON}
+        headers = {"Accept": accept}
         if data is not None:
             headers["Content-Type"] = content_type
         try:
@@ -139,7 +144,7 @@ class Client:
             params["continue"] = continue_token
         if resource_version:
             params["resourceVersion"] = resource_version
-        result: Obj = await self.request("GET", path(res, namespace), params=params)
+        result: Obj = await self.request("GET", path(res, namespace), params=params, accept=self.list_accept)
         return result
 
     async def list_all(self, res: Resource, namespace: str = "", *, label_selector: str = "",
@@ -208,7 +213,7 @@ class Client:
             params["fieldSelector"] = field_selector
         try:
             async with self.session.get(
-                self.config.server + path(res, namespace), params=params, headers={"Accept": JSON},
+                self.config.server + path(res, namespace), params=params, headers={"Accept": self.watch_accept},
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30),
             ) as resp:
                 if resp.status >= 400:

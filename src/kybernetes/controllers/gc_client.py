@@ -11,16 +11,14 @@ deletion).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import orjson
 
 from kybernetes.api.registry import Resource
-from kybernetes.client.errors import ApiError, ServerUnavailable, error_from_status
-from kybernetes.client.rest import Client, path
+from kybernetes.client.errors import ApiError
+from kybernetes.client.rest import Client
 
 Obj = dict[str, Any]
 METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
@@ -89,73 +87,14 @@ class MetadataClient(Client):
     async def close(self) -> None:
         """The wrapped client owns the connection pool."""
 
+    list_accept = METADATA_LIST_ACCEPT
+    watch_accept = METADATA_ACCEPT
+
     async def list(self, res: Resource, namespace: str = "", *, label_selector: str = "", field_selector: str = "",
                    limit: int = 0, continue_token: str = "", resource_version: str = "") -> Obj:
-        params: dict[str, str] = {}
-        if label_selector:
-            params["labelSelector"] = label_selector
-        if field_selector:
-            params["fieldSelector"] = field_selector
-        if limit:
-            params["limit"] = str(limit)
-        if continue_token:
-            params["continue"] = continue_token
-        if resource_version:
-            params["resourceVersion"] = resource_version
-        url = self.config.server + path(res, namespace)
-        try:
-            async with self.session.get(url, params=params, headers={"Accept": METADATA_LIST_ACCEPT},
-                                        timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise ServerUnavailable({"code": 503, "reason": "ServiceUnavailable",
-                                     "message": f"list {res.plural}: {type(exc).__name__}: {exc}"}) from exc
-        body = _decode(raw)
-        if status >= 400:
-            raise error_from_status(status, body)
+        body = await super().list(res, namespace, label_selector=label_selector, field_selector=field_selector,
+                                  limit=limit, continue_token=continue_token, resource_version=resource_version)
         for item in body.get("items") or []:
             item.setdefault("apiVersion", res.api_version)
             item.setdefault("kind", res.kind)
         return body
-
-    async def watch(self, res: Resource, namespace: str = "", *, resource_version: str = "",
-                    label_selector: str = "", field_selector: str = "", timeout_seconds: int = 300,
-                    bookmarks: bool = True) -> AsyncIterator[tuple[str, Obj]]:
-        params = {"watch": "true", "timeoutSeconds": str(timeout_seconds)}
-        if resource_version:
-            params["resourceVersion"] = resource_version
-        if bookmarks:
-            params["allowWatchBookmarks"] = "true"
-        if label_selector:
-            params["labelSelector"] = label_selector
-        if field_selector:
-            params["fieldSelector"] = field_selector
-        try:
-            async with self.session.get(
-                self.config.server + path(res, namespace), params=params, headers={"Accept": METADATA_ACCEPT},
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_seconds + 30),
-            ) as resp:
-                if resp.status >= 400:
-                    raise error_from_status(resp.status, _decode(await resp.read()))
-                async for line in resp.content:
-                    if not line.strip():
-                        continue
-                    event = orjson.loads(line)
-                    kind, obj = event.get("type", ""), event.get("object") or {}
-                    if kind == "ERROR":
-                        raise error_from_status(int(obj.get("code") or 500), obj)
-                    yield kind, obj
-        except ApiError:
-            raise
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise ServerUnavailable({"code": 503, "reason": "ServiceUnavailable",
-                                     "message": f"watch {res.plural}: {type(exc).__name__}: {exc}"}) from exc
-
-
-def _decode(raw: bytes) -> Obj:
-    try:
-        body = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError:
-        body = {"message": raw[:200].decode(errors="replace")}
-    return body if isinstance(body, dict) else {"message": str(body)}

@@ -44,8 +44,8 @@ def least_allocated_score(pod: PodInfo, node: NodeInfo) -> int:
     """Mean of cpu and memory LeastAllocated scores, with non-zero (defaulted) requests like upstream."""
     cap_cpu, cap_mem = node.allocatable.milli_cpu, node.allocatable.memory
     req_cpu, req_mem = node.non_zero_cpu + pod.non_zero_cpu, node.non_zero_memory + pod.non_zero_memory
-    cpu = (cap_cpu - req_cpu) * 100 // cap_cpu if 0 < cap_cpu and req_cpu <= cap_cpu else 0
-    mem = (cap_mem - req_mem) * 100 // cap_mem if 0 < cap_mem and req_mem <= cap_mem else 0
+    cpu = (cap_cpu - req_cpu) * 100 // cap_cpu if cap_cpu > 0 and req_cpu <= cap_cpu else 0
+    mem = (cap_mem - req_mem) * 100 // cap_mem if cap_mem > 0 and req_mem <= cap_mem else 0
     return (cpu + mem) // 2
 
 

@@ -168,14 +168,6 @@ def cmd_kubectl(argv: list[str]) -> int:
     return 0  # not reached
 
 
-def _not_yet(name: str) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        print(f"kyb {name}: not available yet", file=sys.stderr)
-        return 2
-
-    return run
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "kubectl":

@@ -233,7 +233,9 @@ def test_logs_and_follow(node: Node, nginx: Obj) -> None:
     _http(f"http://{nginx['status']['podIP']}/")
     out = wait_for_text("the access log line", lambda: node.k("logs", name).stdout, '"GET / HTTP/1.1" 200', 10)
     assert "start worker process" in out
-    node.apply(busybox_pod("talker", ["sh", "-c", "echo one; sleep 2; echo two; echo err >&2"],
+    # stdout and stderr are separate pipes: lines written back to back may be logged in either order (upstream
+    # too), so the stderr line comes a moment later
+    node.apply(busybox_pod("talker", ["sh", "-c", "echo one; sleep 2; echo two; sleep 1; echo err >&2"],
                            restartPolicy="Never"))
     wait_for("talker started", lambda: _phase(node.pod("talker")) in ("Running", "Succeeded"), 20)
     followed = node.k("logs", "-f", "talker", timeout=30)

@@ -46,6 +46,7 @@ class LeaderElector:
         self.renew_deadline = renew_deadline
         self.retry_period = retry_period
         self.is_leader = False
+        self._last: dict[str, Any] | None = None  # the Lease as we last wrote it
 
     def _spec(self, lease: dict[str, Any] | None) -> dict[str, Any]:
         now = _micro_now()
@@ -59,14 +60,31 @@ class LeaderElector:
                      "renewTime": now, "leaseTransitions": transitions})
         return spec
 
+    async def _renew_cached(self) -> bool | None:
+        """Renew with the Lease we last wrote (one PUT instead of GET + PUT, as client-go's lock does); None when
+        there is no cached copy or it is stale (then the caller reads the Lease)."""
+        cached = self._last
+        if cached is None or (cached.get("spec") or {}).get("holderIdentity") != self.identity:
+            return None
+        try:
+            self._last = await self.client.update(LEASES, self.namespace, self.name,
+                                                  {**cached, "spec": self._spec(cached)})
+            return True
+        except (ConflictError, NotFoundError):
+            self._last = None
+            return None
+
     async def try_acquire_or_renew(self) -> bool:
+        renewed = await self._renew_cached()
+        if renewed is not None:
+            return renewed
         try:
             lease = await self.client.get(LEASES, self.namespace, self.name)
         except NotFoundError:
             body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                     "metadata": {"name": self.name, "namespace": self.namespace}, "spec": self._spec(None)}
             try:
-                await self.client.create(LEASES, self.namespace, body)
+                self._last = await self.client.create(LEASES, self.namespace, body)
                 return True
             except (AlreadyExistsError, ConflictError):
                 return False
@@ -79,7 +97,7 @@ class LeaderElector:
                 return False
         lease = {**lease, "spec": self._spec(lease)}
         try:
-            await self.client.update(LEASES, self.namespace, self.name, lease)
+            self._last = await self.client.update(LEASES, self.namespace, self.name, lease)
             return True
         except (ConflictError, NotFoundError):
             return False

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import yaml
+from aiohttp import web
 
 from kybernetes.api import errors
 from kybernetes.api.protobuf import decode_request
@@ -26,6 +27,18 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH_YAML = "application/apply-patch+yaml"
 APPLY_PATCH_CBOR = "application/apply-patch+cbor"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH_YAML)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, refused with 413 as soon as it passes :data:`MAX_BODY` (never buffered beyond it)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise errors.request_entity_too_large("Request entity too large: limit is 3145728")
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        data.extend(chunk)
+        if len(data) > MAX_BODY:
+            raise errors.request_entity_too_large("Request entity too large: limit is 3145728")
+    return bytes(data)
 
 
 def media_type(content_type: str | None) -> str:

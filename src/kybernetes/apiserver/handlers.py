@@ -8,9 +8,6 @@ from :mod:`kybernetes.apiserver.watch`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from aiohttp import web
 
 from kybernetes.api import errors
@@ -70,10 +67,7 @@ class ResourceHandler:
             raise errors.path_not_found()
         if not res.namespaced and info.namespaced_path:
             raise errors.path_not_found()
-        verb_ok = True
         if info.name and not info.subresource and "get" not in res.verbs:
-            verb_ok = False
-        if not verb_ok:
             raise errors.method_not_supported(res.plural, res.group, "get")
 
     async def component_statuses(self, request: web.Request, res: Resource, info: RequestInfo,
@@ -124,7 +118,7 @@ class ResourceHandler:
 
     async def read_object(self, request: web.Request, res: Resource, params: QueryParams,
                           opts: WriteOptions) -> Obj:
-        raw = await _read_body(request)
+        raw = await codec.read_body(request)
         body = codec.decode_object(raw, request.headers.get("Content-Type"))
         patching.check_fields(res, body, params.field_validation, opts.warnings)
         obj: Obj = body.value
@@ -153,7 +147,7 @@ class ResourceHandler:
                     params: QueryParams, subresource: str = "") -> web.StreamResponse:
         if "patch" not in res.verbs:
             raise errors.method_not_supported(res.plural, res.group, "patch")
-        raw = await _read_body(request)
+        raw = await codec.read_body(request)
         body = codec.decode_patch(raw, request.headers.get("Content-Type"))
         opts = self.write_options(params, subresource)
         result, created = await patching.patch_object(self.store, res, info, body, params, opts)
@@ -172,7 +166,7 @@ class ResourceHandler:
         return self.presenter.object_response(request, res, result)
 
     async def delete_options(self, request: web.Request, params: QueryParams) -> Obj:
-        raw = await _read_body(request)
+        raw = await codec.read_body(request)
         options = codec.decode_options(raw, request.headers.get("Content-Type"))
         if params.grace_period_seconds is not None:
             options.setdefault("gracePeriodSeconds", params.grace_period_seconds)
@@ -212,17 +206,3 @@ class ResourceHandler:
 def _verb_name(method: str, info: RequestInfo) -> str:
     return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete", "GET": "get"}.get(
         method, method.lower())
-
-
-async def _read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > codec.MAX_BODY:
-        raise errors.request_entity_too_large("Request entity too large: limit is 3145728")
-    data = bytearray()
-    async for chunk in request.content.iter_chunked(65536):
-        data.extend(chunk)
-        if len(data) > codec.MAX_BODY:
-            raise errors.request_entity_too_large("Request entity too large: limit is 3145728")
-    return bytes(data)
-
-
-read_body: Callable[[web.Request], Any] = _read_body

@@ -110,7 +110,7 @@ async def _scale(handler: ResourceHandler, request: web.Request, res: Resource, 
         return json_response(scale_of(res, obj))
     if request.method not in ("PUT", "PATCH"):
         raise errors.method_not_supported(f"{res.plural}/scale", res.group, request.method.lower())
-    raw = await _read(request)
+    raw = await codec.read_body(request)
     if request.method == "PUT":
         body = codec.decode_object(raw, request.headers.get("Content-Type"))
 
@@ -152,7 +152,7 @@ async def _scale(handler: ResourceHandler, request: web.Request, res: Resource, 
 
 async def _bind(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
                 params: QueryParams) -> web.StreamResponse:
-    raw = await _read(request)
+    raw = await codec.read_body(request)
     binding = codec.decode_object(raw, request.headers.get("Content-Type")).value
     target = binding.get("target") or {}
     node = target.get("name")
@@ -194,7 +194,7 @@ def _set_condition(status: Obj, condition: Obj) -> None:
 
 async def _evict(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,
                  params: QueryParams) -> web.StreamResponse:
-    raw = await _read(request)
+    raw = await codec.read_body(request)
     eviction = codec.decode_object(raw, request.headers.get("Content-Type")).value if raw.strip() else {}
     options: Obj = dict(eviction.get("deleteOptions") or {})
     await handler.store.delete(res, info.namespace, info.name, options, handler.write_options(params))
@@ -207,10 +207,3 @@ async def _node_proxied(handler: ResourceHandler, request: web.Request, res: Res
     from kybernetes.apiserver import nodeproxy
 
     return await nodeproxy.handle(handler, request, res, info)
-
-
-async def _read(request: web.Request) -> bytes:
-    from kybernetes.apiserver.handlers import read_body
-
-    data: Any = await read_body(request)
-    return bytes(data)

@@ -74,8 +74,8 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
                 params: QueryParams) -> web.StreamResponse:
     if "watch" not in res.verbs:
         raise errors.method_not_supported(res.plural, res.group, "watch")
-    label = handler.list_options(res, params).label_selector
-    field = handler.list_options(res, params).field_selector
+    selection = handler.list_options(res, params)
+    label, field = selection.label_selector, selection.field_selector
     key_prefix = res.prefix(info.namespace)
     if info.name:  # a watch on a single object's URL (old style)
         key_prefix = res.key(info.namespace, info.name)

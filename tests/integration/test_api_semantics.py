@@ -265,7 +265,8 @@ def test_compacted_history_gives_410(tmp_path: Any) -> None:
         _, listing = api.call("GET", base)
         old_rv = listing["metadata"]["resourceVersion"]
         for i in range(30):
-            api.call("POST", base, cm(f"c{i}"))
+            status, body = api.call("POST", base, cm(f"c{i}"))
+            assert status == 201, body
         deadline = time.monotonic() + 10
         while True:
             events = api.watch_lines(f"{base}?watch=true&resourceVersion={old_rv}", until=1)

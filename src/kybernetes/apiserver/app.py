@@ -14,6 +14,7 @@ from kybernetes.api.registry import Registry
 from kybernetes.apiserver import certs, discovery, prometheus
 from kybernetes.apiserver.handlers import ResourceHandler
 from kybernetes.apiserver.presenting import json_response
+from kybernetes.storage.interface import UnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ async def status_errors(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     except errors.StatusError as exc:
         return _status_response(exc)
+    except UnavailableError as exc:
+        unavailable = errors.service_unavailable(str(exc) or "the datastore is unavailable, please retry")
+        unavailable.headers["Retry-After"] = "1"
+        return _status_response(unavailable)
     except web.HTTPRequestEntityTooLarge:
         return _status_response(errors.request_entity_too_large("Request entity too large: limit is 3145728"))
     except web.HTTPNotFound:

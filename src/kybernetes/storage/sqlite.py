@@ -198,8 +198,9 @@ class SQLiteStorage:
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file and truncate it."""
+        # fetchall: a statement left unfinished would make the next batch's COMMIT fail
         await self._worker.submit(
-            lambda conn, _events: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"), solo=True
+            lambda conn, _events: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall(), solo=True
         )
 
     # -- background compaction --------------------------------------------------------------------

@@ -200,6 +200,16 @@ async def test_background_compaction_and_checkpoint(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_writes_after_a_checkpoint_commit(store: SQLiteStorage) -> None:
+    """A checkpoint leaves no statement running: the next batches (reads and writes together) commit."""
+    await store.create("/a", b"0")
+    for i in range(20):
+        _, written, listed = await asyncio.gather(
+            store.checkpoint(), store.update("/a", str(i).encode()), store.list("/")
+        )
+        assert written.value == str(i).encode() and listed.items
+
+
 @pytest.mark.parametrize(
     ("keep", "max_age", "samples", "now", "current", "target", "left"),
     [

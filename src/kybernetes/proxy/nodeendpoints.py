@@ -98,8 +98,13 @@ async def ensure(client: Client, namespace: str, service: str, ip: str, ports: l
                  *, service_obj: Obj | None = None, slice_name: str = "") -> None:
     """Create ``service_obj`` when missing (never changed when present), then Endpoints and EndpointSlice."""
     if service_obj is not None:
-        with contextlib.suppress(AlreadyExistsError):
-            await client.create(SERVICES, namespace, service_obj)
+        # GET first: creating a Service that exists fails on its cluster IP (422 "already allocated", as
+        # upstream) before the name is checked
+        try:
+            await client.get(SERVICES, namespace, service_obj["metadata"]["name"])
+        except NotFoundError:
+            with contextlib.suppress(AlreadyExistsError):
+                await client.create(SERVICES, namespace, service_obj)
     labels = dict(((service_obj or {}).get("metadata") or {}).get("labels") or {})
     await _upsert(client, ENDPOINTS, endpoints_object(namespace, service, ip, ports, labels))
     await _upsert(client, ENDPOINTSLICES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import time
 from typing import Any
 
@@ -280,3 +281,28 @@ def test_compacted_history_gives_410(tmp_path: Any) -> None:
         # the newest state is all still there
         _, listing = api.call("GET", base)
         assert len([o for o in listing["items"] if o["metadata"]["name"].startswith("c")]) == 30
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_idle_watches_sleep_between_bookmark_ticks(tmp_path: Any) -> None:
+    """Watches that did not ask for bookmarks pass the bookmark ticks quietly; those that did get them."""
+    from harness import ApiServer
+
+    server = ApiServer(tmp_path / "data", extra_args=("--watch-bookmark-interval", "0.3"))
+    with server:
+        api = Api(Cluster(server, tmp_path / "cache"))
+        base = "/api/v1/namespaces/default/configmaps"
+        assert server.pid is not None
+        cpu0, t0 = _cpu_seconds(server.pid), time.monotonic()
+        quiet = api.watch_lines(f"{base}?watch=true&timeoutSeconds=3", until=1, timeout=6)
+        elapsed = time.monotonic() - t0
+        cpu = _cpu_seconds(server.pid) - cpu0
+        assert quiet == [] and elapsed >= 2.5
+        assert cpu < 0.3 * elapsed, f"the API server used {cpu:.2f} s of CPU in {elapsed:.1f} s of an idle watch"
+        marks = api.watch_lines(f"{base}?watch=true&allowWatchBookmarks=true&timeoutSeconds=2", until=3, timeout=6)
+        assert [e["type"] for e in marks] == ["BOOKMARK"] * 3

@@ -23,8 +23,9 @@ from kybernetes.apiserver.watchcache import WatchCaches
 
 class ResourceHandler:
     def __init__(self, registry: Registry, store: RestStore, caches: WatchCaches,
-                 presenter: presenting.Presenter) -> None:
+                 presenter: presenting.Presenter, *, bookmark_interval: float = 30.0) -> None:
         self.registry = registry
+        self.bookmark_interval = bookmark_interval  # seconds between BOOKMARK events on watches that take them
         self.store = store
         self.caches = caches
         self.presenter = presenter

@@ -42,6 +42,7 @@ class Options:
     extra_sans: list[str] = field(default_factory=list)
     compact_keep_revisions: int = 10000  # history kept for watches from old resourceVersions
     compact_interval: float = 300.0
+    watch_bookmark_interval: float = 30.0
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -74,7 +75,8 @@ class APIServer:
         self.admission = Admission(storage, on_crd_change=self._crd_changed)
         self.store = RestStore(storage, self.admission, track_fields=_track_fields)
         self.caches = WatchCaches(storage)
-        self.handler = ResourceHandler(self.registry, self.store, self.caches, self.presenter)
+        self.handler = ResourceHandler(self.registry, self.store, self.caches, self.presenter,
+                                       bookmark_interval=options.watch_bookmark_interval)
         self.custom_schemas: dict[tuple[str, str, str], Obj] = {}
         self.metrics = MetricsAPI(self.registry, self.store, self.presenter)
         self._ready = False

@@ -33,7 +33,6 @@ from kybernetes.storage.interface import CompactedError, Event, EventType
 if TYPE_CHECKING:
     from kybernetes.apiserver.handlers import ResourceHandler
 
-BOOKMARK_INTERVAL = 30.0
 WRITE_BATCH = 256  # at most this many queued events per write
 DEFAULT_TIMEOUT = (1800, 3600)
 
@@ -125,7 +124,7 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
         timeout = params.timeout_seconds if params.timeout_seconds else random.randint(*DEFAULT_TIMEOUT)
         deadline = time.monotonic() + timeout
         last_rv = after
-        next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+        next_bookmark = time.monotonic() + handler.bookmark_interval
         # events already queued go out in one write (one chunk, one TLS record) instead of one write each;
         # nothing waits for more: the batch is written as soon as the queue is empty
         pending: list[bytes] = []
@@ -147,9 +146,11 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
             if event is None:
                 break
             if not isinstance(event, Event):
-                if params.allow_watch_bookmarks and time.monotonic() >= next_bookmark:
-                    pending.append(_bookmark(res, max(last_rv, cache.revision)))
-                    next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
+                if time.monotonic() >= next_bookmark:
+                    # the next tick moves on even when this watch takes no bookmarks (else: a busy loop)
+                    if params.allow_watch_bookmarks:
+                        pending.append(_bookmark(res, max(last_rv, cache.revision)))
+                    next_bookmark = time.monotonic() + handler.bookmark_interval
                 continue
             last_rv = event.kv.mod_revision
             if not event.kv.key.startswith(key_prefix):

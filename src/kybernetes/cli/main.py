@@ -51,7 +51,8 @@ def _apiserver_options(args: argparse.Namespace) -> Any:
     return Options(data_dir=Path(args.data_dir), https_port=args.https_port, bind_address=args.bind_address,
                    datastore=args.datastore, extra_sans=list(args.tls_san or []),
                    compact_keep_revisions=args.storage_keep_revisions,
-                   compact_interval=args.storage_compact_interval)
+                   compact_interval=args.storage_compact_interval,
+                   watch_bookmark_interval=args.watch_bookmark_interval)
 
 
 def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
@@ -63,6 +64,8 @@ def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage-keep-revisions", type=int, default=10000,
                    help="revisions of history kept for watches (older ones get 410 Gone)")
     p.add_argument("--storage-compact-interval", type=float, default=300.0, help="seconds between compactions")
+    p.add_argument("--watch-bookmark-interval", type=float, default=30.0,
+                   help="seconds between BOOKMARK events on watches that asked for them")
     p.add_argument("-v", "--verbose", action="store_true")
 
 

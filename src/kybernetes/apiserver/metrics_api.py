@@ -1,10 +1,12 @@
 """The ``metrics.k8s.io/v1beta1`` group (what metrics-server serves upstream), built into the API server.
 
 :class:`MetricsAPI` scrapes every real node's kubelet ``/stats/summary`` (HTTPS, the API server's kubelet client
-certificate, the address :func:`nodeproxy.kubelet_address` finds) every ``interval`` seconds (15 s) and on demand
-when a request finds the data older than that.  Simulated nodes (annotation ``kybernetes.io/simulated``) are never
-contacted: their addresses are not on this machine.  CPU is a rate between two samples of the cumulative
-``usageCoreNanoSeconds`` (``window`` = the time between them); memory is the working set of the newest sample.
+certificate, the address :func:`nodeproxy.kubelet_address` finds, one kept-alive connection per kubelet) every
+``interval`` seconds (15 s) while the group is read or not yet advertised, every ``idle_interval`` (60 s) while
+nobody read it for that long, and on demand when a request finds the data older than ``interval``.  Simulated
+nodes (annotation ``kybernetes.io/simulated``) are never contacted: their addresses are not on this machine.
+CPU is a rate between two samples of the cumulative ``usageCoreNanoSeconds`` (``window`` = the time between
+them); memory is the working set of the newest sample.
 
 Contracts:
 
@@ -49,6 +51,7 @@ POD_METRICS = Resource(GROUP, VERSION, "PodMetrics", "pods", True, verbs=("get",
 NODE_METRICS = Resource(GROUP, VERSION, "NodeMetrics", "nodes", False, verbs=("get", "list"))
 SIMULATED_ANNOTATION = "kybernetes.io/simulated"
 DEFAULT_INTERVAL = 15.0
+IDLE_INTERVAL = 60.0
 MIN_WINDOW = 0.5  # an on-demand second sample is taken this long after a lone first one
 
 
@@ -164,33 +167,50 @@ def compute_metrics(node_name: str, new: Sample, old: Sample | None, pods: dict[
 Fetch = Callable[[str, int], Awaitable[Obj]]
 
 
-async def fetch_summary(host: str, port: int) -> Obj:
-    """GET the kubelet's ``/stats/summary`` over HTTPS with the kubelet client certificate (5 s timeout)."""
-    timeout = aiohttp.ClientTimeout(total=5)
-    url = f"https://{host}:{port}/stats/summary"
-    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, ssl=nodeproxy._ssl()) as resp:
-        if resp.status != 200:
-            raise OSError(f"kubelet {host}:{port} answered {resp.status}")
-        body: Obj = await resp.json()
-        return body
+class KubeletFetcher:
+    """GETs kubelets' ``/stats/summary`` over HTTPS with the kubelet client certificate (5 s timeout), keeping
+    connections alive between scrapes.  ``close`` ends them."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __call__(self, host: str, port: int) -> Obj:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        url = f"https://{host}:{port}/stats/summary"
+        async with self._session.get(url, ssl=nodeproxy._ssl()) as resp:
+            if resp.status != 200:
+                raise OSError(f"kubelet {host}:{port} answered {resp.status}")
+            body: Obj = await resp.json()
+            return body
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
 
 class MetricsAPI:
     """Scrapes kubelets and serves the group; see the module doc.  ``fetch`` and the clocks are injectable."""
 
     def __init__(self, registry: Registry, store: RestStore, presenter: Presenter, *,
-                 interval: float = DEFAULT_INTERVAL, fetch: Fetch | None = None,
+                 interval: float = DEFAULT_INTERVAL, idle_interval: float = IDLE_INTERVAL,
+                 fetch: Fetch | None = None,
                  mono: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self.registry = registry
         self.store = store
         self.presenter = presenter
         self.interval = interval
-        self.fetch = fetch or fetch_summary
+        self.idle_interval = idle_interval
+        self._fetcher: KubeletFetcher | None = None
+        if fetch is None:
+            fetch = self._fetcher = KubeletFetcher()
+        self.fetch = fetch
         self.mono = mono
         self.wall = wall
         self.samples: dict[str, tuple[Sample, Sample | None]] = {}
         self.snapshot = Snapshot()
         self.last_scrape: float | None = None
+        self.last_read: float | None = None  # when a client last asked for metrics
         self._lock = asyncio.Lock()
 
     # -------------------------------------------------------------------------------------------- scraping
@@ -227,8 +247,10 @@ class MetricsAPI:
             return name, summary
 
         results = await asyncio.gather(*(one(n, h, p) for n, (h, p) in targets.items()))
-        pods = {((p.get("metadata") or {}).get("namespace", ""), (p.get("metadata") or {}).get("name", "")): p
-                for p in await self._list("", "v1", "pods")}
+        pods: dict[tuple[str, str], Obj] = {}
+        if any(summary is not None for _name, summary in results):
+            pods = {((p.get("metadata") or {}).get("namespace", ""), (p.get("metadata") or {}).get("name", "")): p
+                    for p in await self._list("", "v1", "pods")}
         mono, wall = self.mono(), self.wall()
         snapshot = Snapshot()
         reached = False
@@ -270,12 +292,23 @@ class MetricsAPI:
                 await asyncio.sleep(MIN_WINDOW)
                 await self._scrape_locked()
 
+    def next_scrape_in(self) -> float:
+        """The background period: short while the group is read or not yet advertised, long otherwise."""
+        advertised = self.registry.get(GROUP, VERSION, "pods") is not None
+        recently_read = self.last_read is not None and self.mono() - self.last_read < self.idle_interval
+        return self.interval if recently_read or not advertised else self.idle_interval
+
     async def run(self) -> None:
-        """Scrape every ``interval`` seconds until cancelled."""
-        while True:
-            with contextlib.suppress(Exception):
-                await self.ensure_fresh()
-            await asyncio.sleep(self.interval)
+        """Scrape in the background until cancelled (then the kubelet connections are closed)."""
+        try:
+            while True:
+                with contextlib.suppress(Exception):
+                    async with self._lock:
+                        await self._scrape_locked()
+                await asyncio.sleep(self.next_scrape_in())
+        finally:
+            if self._fetcher is not None:
+                await self._fetcher.close()
 
     # -------------------------------------------------------------------------------------------- serving
 
@@ -295,6 +328,7 @@ class MetricsAPI:
             verb = "watch" if params.watch else {"POST": "create", "PUT": "update", "PATCH": "patch",
                                                  "DELETE": "delete"}.get(request.method, request.method.lower())
             raise errors.method_not_supported(res.plural, res.group, verb)
+        self.last_read = self.mono()
         await self.ensure_fresh()
         if res.namespaced:
             items: dict[Any, Obj] = {k: v for k, v in self.snapshot.pods.items()

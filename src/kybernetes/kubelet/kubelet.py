@@ -96,7 +96,8 @@ class Kubelet:
             log_dir=self.log_dir, host_ip="127.0.0.1", node=self.node_config, cgroups=self.cgroups,
             services=self._services))
         self.workers = PodWorkers(self.syncer, self._delete_pod, resync=float(opts.get("resync", 60.0)))
-        self.pleg = PLEG(runtime, self._pleg_event, period=float(opts.get("pleg_period", 1.0)))
+        self.pleg = PLEG(runtime, self._pleg_event, period=float(opts.get("pleg_period", 1.0)),
+                         busy=lambda: bool(self.workers.workers))
         self._token_supported = True
         self._runtime_cache: dict[str, RuntimePod] = {}
         original = self.syncer.runtime_pod
@@ -138,6 +139,7 @@ class Kubelet:
 
     def _pod_update(self, pod: Obj) -> None:
         self.workers.update(_as_pod(pod))
+        self.pleg.poke()
 
     def _pod_deleted(self, pod: Obj) -> None:
         self.workers.removed(_as_pod(pod))

@@ -1,5 +1,8 @@
 """Pod lifecycle event generator: relists the runtime every second and reports which pods changed.
 
+With nothing to watch (the runtime had no sandbox or container at the last relist and ``busy()`` says the kubelet
+has no pod) it relists only every ``idle_period``; ``poke()`` (a pod arrived) ends that wait at once.
+
 A change is any container or sandbox appearing, disappearing or changing state; ``on_event(uid, kind, id)``
 is called with upstream's event kinds (ContainerStarted, ContainerDied, ContainerRemoved, ContainerChanged,
 SandboxChanged).  The last relist is also kept as a cheap index (``containers_of(uid)``).
@@ -8,6 +11,7 @@ SandboxChanged).  The last relist is also kept as a cheap index (``containers_of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -16,6 +20,7 @@ from kybernetes.kubelet.cri.types import ContainerInfo, ContainerState, CRIError
 
 log = logging.getLogger(__name__)
 RELIST_PERIOD = 1.0
+IDLE_RELIST_PERIOD = 10.0
 Snapshot = dict[str, tuple[str, str]]  # id → (pod uid, state)
 
 
@@ -42,10 +47,14 @@ def diff(old: Snapshot, new: Snapshot) -> list[tuple[str, str, str]]:
 
 class PLEG:
     def __init__(self, runtime: RuntimeService, on_event: Callable[[str, str, str], None],
-                 period: float = RELIST_PERIOD) -> None:
+                 period: float = RELIST_PERIOD, *, idle_period: float = IDLE_RELIST_PERIOD,
+                 busy: Callable[[], bool] = lambda: True) -> None:
         self.runtime = runtime
         self.on_event = on_event
         self.period = period
+        self.idle_period = idle_period
+        self.busy = busy
+        self._poked = asyncio.Event()
         self.snapshot: Snapshot = {}
         self.containers: list[ContainerInfo] = []
         self.healthy = False
@@ -62,12 +71,26 @@ class PLEG:
             if uid:
                 self.on_event(uid, kind, cid)
 
+    def next_wait(self) -> float:
+        """Seconds until the next relist: the short period while anything runs or the kubelet has pods."""
+        return self.period if self.snapshot or self.busy() else self.idle_period
+
+    def poke(self) -> None:
+        """Relist soon: work arrived (an idle wait ends now; a busy one is short anyway)."""
+        self._poked.set()
+
     async def run(self) -> None:
         while True:
+            self._poked.clear()
             try:
                 await self.relist()
                 self.healthy = True
             except CRIError as exc:
                 self.healthy = False
                 log.warning("PLEG relist failed: %s", exc)
-            await asyncio.sleep(self.period)
+            wait = self.next_wait()
+            if wait <= self.period:
+                await asyncio.sleep(wait)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poked.wait(), wait)

@@ -6,6 +6,7 @@ Anything malformed is a 400 Status; anything over :data:`MAX_BODY` a 413; an unk
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,9 +59,27 @@ _JsonishLoader.yaml_implicit_resolvers = {
 
 def _yaml_load(body: bytes) -> Any:
     try:
-        return yaml.load(body, Loader=_JsonishLoader)
+        value = yaml.load(body, Loader=_JsonishLoader)
     except yaml.YAMLError as exc:
         raise errors.bad_request(f"error converting YAML to JSON: {_yaml_problem(exc)}") from exc
+    lowered = body.lower()
+    if b".nan" in lowered or b".inf" in lowered:  # YAML's non-finite floats have no JSON form
+        bad = _non_finite(value)
+        if bad is not None:
+            raise errors.bad_request(f"error converting YAML to JSON: json: unsupported value: {bad}")
+    return value
+
+
+def _non_finite(value: Any) -> str | None:
+    """How Go prints the first NaN or infinity in ``value`` (``NaN``, ``+Inf``, ``-Inf``), or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        found = _non_finite(child)
+        if found is not None:
+            return found
+    return None
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -73,7 +73,7 @@ def meta(obj: Obj) -> Obj:
 
 
 def deepcopy(obj: Obj) -> Obj:
-    """A deep copy of a JSON object (orjson round trip when exact, else copy.deepcopy)."""
+    """A deep copy of a JSON object (see :func:`kybernetes.api.patch.common.clone`)."""
     copied: Obj = clone(obj)
     return copied
 

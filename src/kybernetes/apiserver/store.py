@@ -308,17 +308,18 @@ class RestStore:
         """Apply ``apply_patch`` to the current object and write it, retrying on conflicts."""
 
         async def compute(old: Obj) -> Obj:
-            patched = await apply_patch(objects.deepcopy(old))
+            old_meta = dict(old["metadata"])  # ``apply_patch`` may change ``old`` in place: it is ours to change
+            patched = await apply_patch(old)
             pm = objects.meta(patched)
             rv = pm.get("resourceVersion")
-            if rv and rv != old["metadata"].get("resourceVersion"):
+            if rv and rv != old_meta.get("resourceVersion"):
                 raise _conflict_on_stale(res, name)
-            for key in ("name", "namespace", "uid"):
-                if key in old["metadata"] and pm.get(key) != old["metadata"][key] and key != "uid":
+            for key in ("name", "namespace"):
+                if key in old_meta and pm.get(key) != old_meta[key]:
                     if pm.get(key) is not None:
                         raise errors.bad_request(f"the {key} of the object ({pm.get(key)}) does not match the "
-                                                 f"{key} on the URL ({old['metadata'][key]})")
-                    pm[key] = old["metadata"][key]
+                                                 f"{key} on the URL ({old_meta[key]})")
+                    pm[key] = old_meta[key]
             return patched
 
         return await self._update_loop(res, namespace, name, compute, opts)
@@ -333,8 +334,8 @@ class RestStore:
             except KeyNotFoundError:
                 raise errors.not_found(res.plural, res.group, name) from None
             old_stored = objects.decode_from_store(kv)
-            old_served = self.from_storage(res, objects.deepcopy(old_stored))
-            new_served = await compute(old_served)
+            # ``compute`` owns this copy (a second decode is cheaper than a deep copy)
+            new_served = await compute(self.from_storage(res, objects.decode_from_store(kv)))
             self._check_type(res, new_served)
             new = self.to_storage(res, new_served)
             self._carry_metadata(new, old_stored)
@@ -354,10 +355,11 @@ class RestStore:
             if field_errors:
                 raise errors.invalid(res.kind, res.group, name, field_errors)
             opts.warnings.extend(strategy.warnings(new))
-            new = self._track(res, old_stored, new, opts.field_manager, opts.subresource)
+            if opts.subresource != "binding":  # upstream's binding writes the pod without a managedFields entry
+                new = self._track(res, old_stored, new, opts.field_manager, opts.subresource)
             objects.meta(new)["resourceVersion"] = old_stored["metadata"]["resourceVersion"]
             if objects.same_ignoring_bookkeeping(new, old_stored):
-                return old_served
+                return self.from_storage(res, old_stored)
             if opts.dry_run:
                 return self.from_storage(res, new)
             meta = objects.meta(new)

@@ -23,6 +23,23 @@ def test_bad_bodies(raw: bytes, content_type: str, code: int) -> None:
     assert info.value.to_status()["kind"] == "Status"
 
 
+@pytest.mark.parametrize(("raw", "printed"), [
+    pytest.param(b"spec:\n  x: .nan\n", "NaN", id="nan"),
+    pytest.param(b"spec:\n  list: [1, .Inf]\n", "+Inf", id="inf-in-list"),
+    pytest.param(b"spec:\n  x: -.INF\n", "-Inf", id="negative-inf"),
+])
+def test_yaml_non_finite_numbers_are_bad_requests(raw: bytes, printed: str) -> None:
+    with pytest.raises(StatusError) as info:
+        codec.decode_object(raw, "application/yaml")
+    assert info.value.code == 400
+    assert info.value.message == f"error converting YAML to JSON: json: unsupported value: {printed}"
+
+
+def test_yaml_strings_that_look_non_finite_are_fine() -> None:
+    body = codec.decode_object(b"data:\n  a: '.nan'\n  b: x.inf\n", "application/yaml")
+    assert body.value == {"data": {"a": ".nan", "b": "x.inf"}}
+
+
 def test_yaml_timestamps_stay_strings() -> None:
     body = codec.decode_object(b"metadata:\n  annotations:\n    when: 2024-01-01\n", "application/yaml")
     assert body.value["metadata"]["annotations"]["when"] == "2024-01-01"

@@ -153,8 +153,6 @@ def test_same_json(lhs: Any, rhs: Any, same: bool) -> None:
 
 @pytest.mark.parametrize("value", [
     pytest.param({"a": [1, 2.5, True, None, "é", {"b": []}]}, id="json"),
-    pytest.param({"a": float("nan")}, id="nan"),
-    pytest.param({"a": (1, 2)}, id="tuple"),
     pytest.param({"a": 2**80}, id="big-int"),
     pytest.param({1: "int-key"}, id="int-key"),
 ])
@@ -165,6 +163,11 @@ def test_clone_is_a_deep_copy(value: Any) -> None:
     if isinstance(out.get("a"), list):
         out["a"][-1]["b"].append(1)
         assert value["a"][-1]["b"] == []
+
+
+def test_clone_is_for_json_values() -> None:
+    """Tuples come back as JSON arrays; non-finite floats (no JSON form; the decoders reject them) as null."""
+    assert clone({"a": (1, 2), "b": float("nan")}) == {"a": [1, 2], "b": None}
 
 
 @pytest.mark.parametrize("name", KINDS)

@@ -14,18 +14,16 @@ INVALID_REQUEST = "the server rejected our request due to an error in our reques
 
 
 def clone(value: Any) -> Any:
-    """A deep copy of a JSON value; ``copy.deepcopy`` semantics, at orjson (C) speed for JSON values.
+    """A deep copy of a JSON value at orjson (C) speed; ``copy.deepcopy`` for what orjson cannot encode
+    (non-string keys, integers beyond 64 bits, other types).
 
-    The orjson round trip is used only when it reproduces ``value`` exactly (checked with ``==``, which fails
-    for NaN, tuples and anything orjson would alter); otherwise ``copy.deepcopy`` does the copy.
+    Only for JSON values: tuples come back as lists and a non-finite float would come back as ``None`` (the
+    request decoders reject NaN and infinities, as upstream's JSON conversion does, so none reaches here).
     """
     try:
-        out = orjson.loads(orjson.dumps(value))
+        return orjson.loads(orjson.dumps(value))
     except (orjson.JSONEncodeError, TypeError):
         return copy.deepcopy(value)
-    if out != value:
-        return copy.deepcopy(value)
-    return out
 
 
 def server_error(message: str) -> StatusError:

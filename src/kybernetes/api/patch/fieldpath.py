@@ -13,6 +13,7 @@ A field set is a ``frozenset`` of paths.  In ``FieldsV1`` every path of the set 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from json.encoder import encode_basestring
@@ -86,7 +87,9 @@ def _value_sort_key(value: Any) -> tuple[Any, ...]:
     return (rank, 0, "")
 
 
+@functools.lru_cache(maxsize=65536)
 def element_sort_key(element: str) -> tuple[Any, ...]:
+    """Upstream's order of path elements (memoized: the same elements recur in every object of a kind)."""
     kind, _, rest = element.partition(":")
     if kind == "f":
         return (0, rest.encode())
@@ -140,24 +143,32 @@ def with_prefix(paths: FieldSet, element: str) -> FieldSet:
 # --- FieldsV1 -----------------------------------------------------------------------------------------------
 
 
+_MEMBER = ""  # marks a tree node whose path is in the set (no path element is empty)
+
+
 def to_fields_v1(paths: FieldSet) -> dict[str, Any]:
     """Encode a field set as ``FieldsV1`` JSON, keys sorted like upstream (``"."`` first)."""
     tree: dict[str, Any] = {}
-    members: set[Path] = set(paths)
     for path in paths:
         node = tree
         for element in path:
-            node = node.setdefault(element, {})
+            child = node.get(element)
+            if child is None:
+                child = node[element] = {}
+            node = child
+        node[_MEMBER] = None
 
-    def emit(node: dict[str, Any], prefix: Path) -> dict[str, Any]:
+    def emit(node: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        if prefix in members and node:
+        if _MEMBER in node:
+            if len(node) == 1:
+                return out
             out["."] = {}
-        for element in sorted(node, key=element_sort_key):
-            out[element] = emit(node[element], (*prefix, element))
+        for element in sorted((e for e in node if e), key=element_sort_key):
+            out[element] = emit(node[element])
         return out
 
-    return emit(tree, ())
+    return emit(tree)
 
 
 def from_fields_v1(fields: Any) -> FieldSet:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from kybernetes.api.errors import FieldError
+from kybernetes.api.patch.common import clone
 from kybernetes.api.quantity import Quantity, QuantityError, parse_quantity
 
 Obj = dict[str, Any]
@@ -56,7 +56,7 @@ def default_str(obj: Obj, key: str, value: str) -> None:
 def default_ptr(obj: Obj, key: str, value: Any) -> None:
     """Default a Go pointer field: only absent or null take the default (``0`` and ``false`` are values)."""
     if obj.get(key) is None:
-        obj[key] = copy.deepcopy(value)
+        obj[key] = clone(value)
 
 
 def default_zero(obj: Obj, key: str, value: int) -> None:

@@ -6,11 +6,11 @@ public methods implement :class:`kybernetes.api.strategy.Strategy`.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, ClassVar
 
 from kybernetes.api import validation as v
 from kybernetes.api.errors import FieldError, invalid_value, required
+from kybernetes.api.patch.common import clone
 from kybernetes.api.strategies._util import Obj, lst, m, s
 
 #: metadata a status update may not change (labels, annotations, resourceVersion and managedFields may)
@@ -152,7 +152,7 @@ class BaseStrategy:
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         if self.has_status_subresource:
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = clone(old["status"])
             else:
                 new.pop("status", None)
 
@@ -166,12 +166,12 @@ class BaseStrategy:
                 del new[key]
         for key, value in old.items():
             if key not in ("status", "metadata", "apiVersion", "kind"):
-                new[key] = copy.deepcopy(value)
+                new[key] = clone(value)
         meta = dict(new_meta)
         old_meta = m(old, "metadata")
         for key in _STATUS_LOCKED_META:
             if key in old_meta:
-                meta[key] = copy.deepcopy(old_meta[key])
+                meta[key] = clone(old_meta[key])
             else:
                 meta.pop(key, None)
         new["metadata"] = meta

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import difflib
 from typing import Any
 
@@ -17,6 +16,7 @@ from kybernetes.api.errors import (
     not_supported,
     required,
 )
+from kybernetes.api.patch.common import clone
 from kybernetes.api.strategies._util import Obj, g, is_int, lst, m, not_found, quantity_errors, s
 
 _PROTOCOLS = ["SCTP", "TCP", "UDP"]
@@ -519,7 +519,7 @@ def validate_pod_spec_update(new_spec: Obj, old_spec: Obj) -> list[FieldError]:
                 )
             )
             break
-    munged = copy.deepcopy(new_spec)
+    munged = clone(new_spec)
     for key in ("containers", "initContainers"):
         old_ctrs = lst(old_spec, key)
         new_ctrs = lst(munged, key)
@@ -532,14 +532,14 @@ def validate_pod_spec_update(new_spec: Obj, old_spec: Obj) -> list[FieldError]:
                         new_c.pop("image", None)
     for key in ("activeDeadlineSeconds", "tolerations"):
         if key in old_spec:
-            munged[key] = copy.deepcopy(old_spec[key])
+            munged[key] = clone(old_spec[key])
         else:
             munged.pop(key, None)
     old_grace = old_spec.get("terminationGracePeriodSeconds")
     if is_int(old_grace) and old_grace < 0 and munged.get("terminationGracePeriodSeconds") == 1:
         munged["terminationGracePeriodSeconds"] = old_grace
     if not lst(munged, "schedulingGates") and lst(old_spec, "schedulingGates"):
-        munged["schedulingGates"] = copy.deepcopy(old_spec["schedulingGates"])
+        munged["schedulingGates"] = clone(old_spec["schedulingGates"])
     if munged != old_spec:
         errs.append(forbidden_field("spec", POD_UPDATE_FORBIDDEN + "\n" + _diff(old_spec, munged)))
     return errs

@@ -118,9 +118,10 @@ async def watch_all(client: Client) -> None:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = tempfile.mkdtemp(prefix="kyb-apipods-")
-    proc = subprocess.Popen([sys.executable, "-m", "kybernetes.cli.main", "apiserver", "--data-dir", data_dir,
-                             "--https-port", str(free_port())],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    argv = [sys.executable, "-m", "kybernetes.cli.main", "apiserver", "--data-dir", data_dir,
+            "--https-port", str(free_port())]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: ASYNC220 - once
+                            start_new_session=True)
     try:
         kubeconfig = Path(data_dir) / "kubeconfig.yaml"
         for _ in range(300):

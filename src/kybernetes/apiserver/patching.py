@@ -48,7 +48,8 @@ def _apply_to(res: Resource, body: Body, params: QueryParams) -> Callable[[Obj],
             raise errors.StatusError(415, "UnsupportedMediaType",
                                      f"strategic merge patch is not supported for {res.kind}.{res.group}"
                                      if res.group else f"strategic merge patch is not supported for {res.kind}")
-        return lambda obj: patch.apply_strategic_merge_patch(obj, body.value, td)
+        # the store hands ``compute`` a copy of its own: no need to copy it again
+        return lambda obj: patch.apply_strategic_merge_patch(obj, body.value, td, consume=True)
     raise errors.unsupported_media_type(media)
 
 

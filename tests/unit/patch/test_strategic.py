@@ -151,6 +151,9 @@ def test_strategic_merge_patch(patch: dict[str, Any], expected: dict[str, Any]) 
     assert apply_strategic_merge_patch(LIVE, patch, WIDGET, lookup=lookup) == expected
     assert apply_strategic_merge_patch(LIVE, json.dumps(patch).encode(), WIDGET, lookup=lookup) == expected
     assert (LIVE, patch) == (before, patch_before)
+    given = copy.deepcopy(LIVE)  # consumed: merged in place, same result, the patch still untouched
+    assert apply_strategic_merge_patch(given, patch, WIDGET, lookup=lookup, consume=True) == expected
+    assert patch == patch_before
 
 
 ERRORS = [

@@ -45,18 +45,20 @@ def unsupported_for_custom_resources() -> StatusError:
 
 
 def apply_strategic_merge_patch(obj: dict[str, Any], patch: bytes | str | dict[str, Any],
-                                type_def: TypeDef | None, *, lookup: Lookup | None = None) -> dict[str, Any]:
+                                type_def: TypeDef | None, *, lookup: Lookup | None = None,
+                                consume: bool = False) -> dict[str, Any]:
     """Apply a strategic merge patch to a copy of ``obj`` using the patch facts of ``type_def``.
 
     ``type_def`` None (a custom resource) is refused with 415 like upstream.  ``lookup`` resolves referenced
-    types (defaults to the generated schema table).  Inputs are never modified.
+    types (defaults to the generated schema table).  The patch is never modified; ``obj`` neither, unless
+    ``consume`` says the caller gives it away (then it is merged in place, without a copy).
     """
     if type_def is None:
         raise unsupported_for_custom_resources()
     patch_map = decode_object(patch)
     schema = schema_for(lookup)
     merger = _Merger(schema)
-    return merger.merge_map(clone(obj), clone(patch_map), schema.root(type_def))
+    return merger.merge_map(obj if consume else clone(obj), clone(patch_map), schema.root(type_def))
 
 
 def _go_type(value: Any) -> str:

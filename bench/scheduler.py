@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,12 @@ PODS = resource("", "v1", "pods")
 NODES = resource("", "v1", "nodes")
 DEPLOYMENTS = resource("apps", "v1", "deployments")
 CMS = resource("", "v1", "configmaps")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def pct(values: list[float], p: float) -> float:
@@ -159,7 +166,7 @@ def _timeline(t0: float, *stages: dict[str, float]) -> list[list[int]]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = tempfile.mkdtemp(prefix="kyb-sched-bench-")
-    port = 26443
+    port = free_port()  # benchmarks may run side by side
     argv = [sys.executable, "-m", "kybernetes.cli.main", "server", "--data-dir", data_dir,
             "--https-port", str(port), "--simulated-nodes", str(args.nodes)]
     proc = subprocess.Popen(argv,  # noqa: ASYNC220 - started once, before any load

@@ -133,7 +133,7 @@ def test_pods_on_a_node_delete_gracefully(api: Api) -> None:
 
 
 def test_binding_and_pod_defaults(api: Api) -> None:
-    status, created = api.call("POST", PODS, pod("bindme"))
+    status, created = api.call("POST", PODS + "?fieldManager=creator", pod("bindme"))
     assert status == 201
     spec = created["spec"]
     assert spec["serviceAccountName"] == "default" and spec["schedulerName"] == "default-scheduler"
@@ -147,6 +147,12 @@ def test_binding_and_pod_defaults(api: Api) -> None:
     _, obj = api.call("GET", PODS + "/bindme")
     assert obj["spec"]["nodeName"] == "node-1"
     assert {"type": "PodScheduled", "status": "True"}.items() <= obj["status"]["conditions"][0].items()
+    # as upstream: the creator owns its own (defaulted) fields, not what admission added, and binding adds no
+    # manager of its own
+    [entry] = obj["metadata"]["managedFields"]
+    owned_spec = entry["fieldsV1"]["f:spec"]
+    assert 'k:{"name":"c"}' in owned_spec["f:containers"] and "f:dnsPolicy" in owned_spec
+    assert "f:volumes" not in owned_spec and "f:tolerations" not in owned_spec and "f:nodeName" not in owned_spec
     status, answer = api.call("POST", PODS + "/bindme/binding", binding)
     assert status == 409 and answer["reason"] == "Conflict"
     status, answer = api.call("GET", PODS + "/bindme/log")  # bound to a node that does not exist

@@ -65,7 +65,8 @@ async def open_storage(options: Options) -> Storage:
 def _track_fields(res: Resource, old: Obj | None, new: Obj, manager: str, subresource: str) -> Obj:
     td = None if res.is_custom else schema.definition_for_gvk(res.group, res.version, res.kind)
     ignored = () if subresource == "status" else (("status",),)
-    return patch.track_update(old, new, manager, "Update", td, subresource=subresource, ignored_fields=ignored)
+    return patch.track_update(old, new, manager, "Update", td, subresource=subresource, ignored_fields=ignored,
+                              consume=True)
 
 
 class APIServer:

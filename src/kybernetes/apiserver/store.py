@@ -145,6 +145,7 @@ class RestStore:
         return self.from_storage(res, objects.decode_from_store(kv))
 
     def _track(self, res: Resource, old: Obj | None, new: Obj, manager: str, subresource: str) -> Obj:
+        """``new`` with its managedFields entry for ``manager`` (the store owns ``new``: it may change in place)."""
         if self._track_fields is None or not manager:
             return new
         return self._track_fields(res, old, new, manager, subresource)
@@ -241,13 +242,14 @@ class RestStore:
         else:
             objects.meta(stored).pop("generation", None)
         strategy.default(stored)
+        # as upstream, the requester owns the fields of its (defaulted) object, not those admission adds
+        stored = self._track(res, None, stored, opts.field_manager, "")
         await self.hooks.before_create(res, stored, opts.dry_run)
         try:
             field_errors = strategy.validate(stored)
             if field_errors:
                 raise errors.invalid(res.kind, res.group, meta["name"], field_errors)
             opts.warnings.extend(strategy.warnings(stored))
-            stored = self._track(res, None, stored, opts.field_manager, "")
             if opts.dry_run:
                 return self.from_storage(res, objects.deepcopy(stored))
             key = res.key(namespace, meta["name"])

@@ -219,12 +219,13 @@ def _sync_last_applied(obj: dict[str, Any], applied: dict[str, Any]) -> dict[str
 def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, operation: str,
                  type_def: TypeDef | None, *, lookup: Lookup | None = None, subresource: str = "",
                  ignored_fields: Iterable[tuple[str, ...]] = (), api_version: str | None = None,
-                 now: str | None = None) -> dict[str, Any]:
+                 now: str | None = None, consume: bool = False) -> dict[str, Any]:
     """``new`` with managedFields updated for a create (``old`` None), update or non-apply patch.
 
     managedFields sent in ``new`` replace the recorded ones (clients may edit them; an empty list keeps the
     old ones); subresource writes always start from ``old``'s.  Never raises for bad managedFields: they are
-    reset like upstream.
+    reset like upstream.  Returns a copy of ``new``, or ``new`` itself changed in place when ``consume`` says the
+    caller gives it away.
     """
     manager = manager or "unknown"
     schema = schema_for(lookup)
@@ -243,7 +244,11 @@ def track_update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, 
         except ValueError:
             managers = {}
 
-    result = _body(new)
+    if consume:
+        result = new
+        (new.get("metadata") or {}).pop("managedFields", None)
+    else:
+        result = _body(new)
     if old is None:
         top = {p[0][2:] for p in ignored if len(p) == 1 and p[0].startswith("f:")}
         deeper = [p for p in ignored if not (len(p) == 1 and p[0].startswith("f:"))]

@@ -22,6 +22,7 @@ from kybernetes.api.strategies import strategy_for
 from kybernetes.api.strategy import Strategy
 from kybernetes.apiserver import objects
 from kybernetes.apiserver.objects import Obj
+from kybernetes.apiserver.suggestions import Suggestions
 from kybernetes.storage.interface import (
     CompactedError,
     ConflictError,
@@ -111,6 +112,7 @@ class RestStore:
         self.hooks: Hooks = hooks or NoHooks()
         self._track_fields = track_fields
         self._custom_strategies: dict[tuple[str, str], Strategy] = {}
+        self.suggestions = Suggestions()
 
     # -- strategy and conversion -------------------------------------------------------------------------
 
@@ -255,6 +257,7 @@ class RestStore:
             key = res.key(namespace, meta["name"])
             try:
                 kv = await self.storage.create(key, objects.encode_for_store(stored))
+                self.suggestions.remember(kv)
             except KeyExistsError:
                 raise errors.already_exists(res.plural, res.group, meta["name"]) from None
         except BaseException:
@@ -330,11 +333,14 @@ class RestStore:
                            compute: Callable[[Obj], Awaitable[Obj]], opts: WriteOptions) -> Obj:
         key = res.key(namespace, name)
         strategy = self.strategy(res)
-        for _attempt in range(MAX_CONFLICT_RETRIES):
-            try:
-                kv = await self.storage.get(key)
-            except KeyNotFoundError:
-                raise errors.not_found(res.plural, res.group, name) from None
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            kv = self.suggestions.get(key) if attempt == 0 else None
+            if kv is None:
+                try:
+                    kv = await self.storage.get(key)
+                except KeyNotFoundError:
+                    self.suggestions.forget(key)
+                    raise errors.not_found(res.plural, res.group, name) from None
             old_stored = objects.decode_from_store(kv)
             # ``compute`` owns this copy (a second decode is cheaper than a deep copy)
             new_served = await compute(self.from_storage(res, objects.decode_from_store(kv)))
@@ -367,6 +373,7 @@ class RestStore:
             meta = objects.meta(new)
             if meta.get("deletionTimestamp") and not _pending_finalizers(res, new) and \
                     not meta.get("deletionGracePeriodSeconds"):
+                self.suggestions.forget(key)
                 try:
                     deleted = await self.storage.delete(key, kv.mod_revision)
                 except ConflictError:
@@ -382,7 +389,10 @@ class RestStore:
             except ConflictError:
                 continue
             except KeyNotFoundError:
+                if attempt == 0 and self.suggestions.get(key) is kv:
+                    continue  # the suggestion outlived the object: ask the store
                 raise errors.not_found(res.plural, res.group, name) from None
+            self.suggestions.remember(written)
             result = self.decode(res, written)
             await self.hooks.after_write(res, result, old_stored)
             return result
@@ -407,6 +417,7 @@ class RestStore:
                      opts: WriteOptions) -> tuple[Obj, bool]:
         """Returns (object or Status, deleted_now).  Finalizers and graceful pods defer the deletion."""
         key = res.key(namespace, name)
+        self.suggestions.forget(key)
         for _attempt in range(MAX_CONFLICT_RETRIES):
             try:
                 kv = await self.storage.get(key)

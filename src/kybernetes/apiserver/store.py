@@ -393,7 +393,8 @@ class RestStore:
                     continue  # the suggestion outlived the object: ask the store
                 raise errors.not_found(res.plural, res.group, name) from None
             self.suggestions.remember(written)
-            result = self.decode(res, written)
+            objects.meta(new)["resourceVersion"] = str(written.mod_revision)
+            result = self.from_storage(res, new)  # what was just encoded: no need to decode it again
             await self.hooks.after_write(res, result, old_stored)
             return result
         raise _conflict_on_stale(res, name)

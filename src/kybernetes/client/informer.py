@@ -8,6 +8,8 @@ Guarantees, as upstream documents them for SharedInformer:
   states, never the final one.
 * Objects in the cache and given to handlers are shared: never mutate them (copy first).
 * ``synced`` is set once the first list has been applied.
+* An optional ``transform`` (client-go's ``SetTransform``) rewrites every listed or watched object before it is
+  cached or handed to a handler; :func:`strip_managed_fields` is the one upstream's controller manager uses.
 
 Keys are ``namespace/name`` (just ``name`` for cluster-scoped objects), like ``MetaNamespaceKeyFunc``.
 """
@@ -31,12 +33,22 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 ObjList = list[Obj]  # "list" is also a method name in the classes below
 IndexFunc = Callable[[Obj], list[str]]
+Transform = Callable[[Obj], Obj]
 
 
 def key_of(obj: Obj) -> str:
     meta = obj.get("metadata") or {}
     ns = meta.get("namespace")
     return f"{ns}/{meta.get('name', '')}" if ns else str(meta.get("name", ""))
+
+
+def strip_managed_fields(obj: Obj) -> Obj:
+    """Drop ``metadata.managedFields`` in place (upstream's ``TrimManagedFields`` informer transform): controllers
+    never read them, they are most of a small object, and an update sent without them keeps the stored ones."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        meta.pop("managedFields", None)
+    return obj
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -88,10 +100,23 @@ class Store:
     def put(self, obj: Obj) -> Obj | None:
         key = key_of(obj)
         old = self._items.get(key)
-        if old is not None:
-            self._unindex(key, old)
         self._items[key] = obj
-        self._index(key, obj)
+        if old is None:
+            self._index(key, obj)
+            return None
+        for name, fn in self._indexers.items():
+            before, after = fn(old), fn(obj)
+            if before == after:  # the usual update: nothing to move
+                continue
+            index = self._indexes[name]
+            for value in before:
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+            for value in after:
+                index.setdefault(value, set()).add(key)
         return old
 
     def remove(self, key: str) -> Obj | None:
@@ -138,7 +163,7 @@ class Lister:
 class Informer:
     def __init__(self, client: Client, res: Resource, *, namespace: str = "", label_selector: str = "",
                  field_selector: str = "", indexers: dict[str, IndexFunc] | None = None,
-                 resync: float = 0.0) -> None:
+                 resync: float = 0.0, transform: Transform | None = None) -> None:
         self.client = client
         self.res = res
         self.namespace = namespace
@@ -148,6 +173,7 @@ class Informer:
         self.lister = Lister(self.store)
         self.synced = asyncio.Event()
         self.resync = resync
+        self.transform = transform
         self._handlers: list[Handlers] = []
         self.resource_version = ""
         self.started = False
@@ -162,31 +188,38 @@ class Informer:
             for obj in self.store.values():
                 on_add(obj)
 
+    # A failing handler is logged and never stops the others (or the informer).
+
     def _emit_add(self, obj: Obj) -> None:
         for h in self._handlers:
             if h.on_add is not None:
-                self._safe(h.on_add, obj)
+                try:
+                    h.on_add(obj)
+                except Exception:
+                    log.exception("informer handler failed")
 
     def _emit_update(self, old: Obj, new: Obj) -> None:
         for h in self._handlers:
             if h.on_update is not None:
-                self._safe(h.on_update, old, new)
+                try:
+                    h.on_update(old, new)
+                except Exception:
+                    log.exception("informer handler failed")
 
     def _emit_delete(self, obj: Obj) -> None:
         for h in self._handlers:
             if h.on_delete is not None:
-                self._safe(h.on_delete, obj)
-
-    @staticmethod
-    def _safe(fn: Callable[..., None], *args: Obj) -> None:
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("informer handler failed")
+                try:
+                    h.on_delete(obj)
+                except Exception:
+                    log.exception("informer handler failed")
 
     def _replace(self, items: Iterable[Obj]) -> None:
         seen: set[str] = set()
+        transform = self.transform
         for obj in items:
+            if transform is not None:
+                obj = transform(obj)
             obj.setdefault("apiVersion", self.res.api_version)
             obj.setdefault("kind", self.res.kind)
             key = key_of(obj)
@@ -209,6 +242,8 @@ class Informer:
             self.resource_version = str(rv)
         if kind == "BOOKMARK":
             return
+        if self.transform is not None:
+            obj = self.transform(obj)
         if kind == "DELETED":
             gone = self.store.remove(key_of(obj))
             self._emit_delete(gone if gone is not None else obj)
@@ -253,8 +288,9 @@ class Informer:
 class InformerFactory:
     """One informer per (resource, namespace, selectors), shared by every controller of a process."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, transform: Transform | None = None) -> None:
         self.client = client
+        self.transform = transform
         self._informers: dict[tuple[str, str, str, str, str, str], Informer] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -264,9 +300,13 @@ class InformerFactory:
         inf = self._informers.get(key)
         if inf is None:
             inf = Informer(self.client, res, namespace=namespace, label_selector=label_selector,
-                           field_selector=field_selector)
+                           field_selector=field_selector, transform=self.transform)
             self._informers[key] = inf
         return inf
+
+    def existing(self, res: Resource) -> Informer | None:
+        """The informer over every object of ``res`` (no namespace, no selectors) if one was created."""
+        return self._informers.get((res.group, res.version, res.plural, "", "", ""))
 
     def start(self, tg: asyncio.TaskGroup) -> None:
         """Start every informer not yet running in ``tg``."""

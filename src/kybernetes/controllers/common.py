@@ -16,7 +16,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+import orjson
 
 from kybernetes.client.errors import AlreadyExistsError, ApiError, NotFoundError
 from kybernetes.client.events import EventRecorder
@@ -25,6 +27,14 @@ from kybernetes.client.rest import Client, resource
 Obj = dict[str, Any]
 PODS = resource("", "v1", "pods")
 EXPECTATIONS_TIMEOUT = 300.0
+J = TypeVar("J")
+
+
+def json_copy(obj: J) -> J:
+    """A deep copy of a JSON value (dicts, lists, strings, numbers, booleans, None) — what every cached object
+    is; several times faster than ``copy.deepcopy``."""
+    copied: J = orjson.loads(orjson.dumps(obj))
+    return copied
 
 
 # -- owner references ----------------------------------------------------------------------------------------
@@ -36,10 +46,11 @@ def owner_reference(owner: Obj, *, controller: bool = True, block_owner_deletion
 
 
 def controller_ref(obj: Obj) -> Obj | None:
-    """The ownerReference with ``controller: true``, if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+    """The ownerReference with ``controller: true``, if any; shared with ``obj`` (read it, never mutate it)."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
         if ref.get("controller"):
-            return dict(ref)
+            result: Obj = ref
+            return result
     return None
 
 
@@ -63,7 +74,7 @@ def parse_time(value: str | None) -> float | None:
 def pod_from_template(template: Obj, owner: Obj, *, generate_name: str = "", name: str = "",
                       extra_labels: dict[str, str] | None = None, namespace: str = "") -> Obj:
     """A Pod for ``template`` owned (controller) by ``owner``; like upstream's GetPodFromTemplate."""
-    template = copy.deepcopy(template or {})
+    template = json_copy(template or {})
     tmeta = template.get("metadata") or {}
     owner_meta = owner.get("metadata") or {}
     meta: Obj = {"labels": {**(tmeta.get("labels") or {}), **(extra_labels or {})},
@@ -87,9 +98,11 @@ def is_pod_active(pod: Obj) -> bool:
 
 
 def pod_condition(pod: Obj, kind: str) -> Obj | None:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
+    """The pod's condition of type ``kind``; shared with ``pod`` (read it, never mutate it)."""
+    for cond in (pod.get("status") or {}).get("conditions") or ():
         if cond.get("type") == kind:
-            return dict(cond)
+            result: Obj = cond
+            return result
     return None
 
 

@@ -2,8 +2,10 @@
 
 How it works (upstream's ``pkg/controller/garbagecollector``, reduced to its contract):
 
-* **Graph.**  Metadata-only informers watch every resource that supports list, watch and delete (found through
-  discovery, re-read every ``REDISCOVER`` seconds so custom resources join).  Each observed object becomes a
+* **Graph.**  Informers watch every resource that supports list, watch and delete (found through discovery,
+  re-read every ``REDISCOVER`` seconds so custom resources join): the process's shared informer when another
+  controller already has one for that resource, else a metadata-only one (upstream's ``informerfactory``
+  does the same, so a pod event is decoded once, not twice).  Each observed object becomes a
   :class:`Node` (uid, resource, namespace, name, ownerReferences, deletion state); :class:`Graph` also indexes
   dependents by owner uid.  Handlers only update the graph and enqueue work keys.
 * **Work keys.**  ``dep:<uid>`` — "maybe delete this dependent": its owners are classified (:class:`OwnerState`:
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 
 from kybernetes.api.registry import Resource
 from kybernetes.client.errors import ApiError, ConflictError, NotFoundError
-from kybernetes.client.informer import Informer
+from kybernetes.client.informer import Informer, strip_managed_fields
 from kybernetes.client.rest import Client
 from kybernetes.controllers.base import Context, Controller
 from kybernetes.controllers.gc_client import Discovery, MetadataClient, discover
@@ -78,7 +80,7 @@ def node_of(res: Resource, obj: Obj) -> Node:
     meta = obj.get("metadata") or {}
     return Node(uid=str(meta.get("uid") or ""), res=res, namespace=str(meta.get("namespace") or ""),
                 name=str(meta.get("name") or ""),
-                owners=tuple(dict(r) for r in meta.get("ownerReferences") or ()),
+                owners=tuple(meta.get("ownerReferences") or ()),  # shared with the cached object: read only
                 deleting=bool(meta.get("deletionTimestamp")),
                 finalizers=tuple(str(f) for f in meta.get("finalizers") or ()),
                 resource_version=str(meta.get("resourceVersion") or ""))
@@ -93,9 +95,11 @@ class Graph:
 
     def upsert(self, node: Node) -> Node | None:
         old = self.nodes.get(node.uid)
-        if old is not None:
-            self._unlink(old)
         self.nodes[node.uid] = node
+        if old is not None:
+            if old.owners == node.owners:
+                return old
+            self._unlink(old)
         for ref in node.owners:
             self._dependents.setdefault(str(ref.get("uid") or ""), set()).add(node.uid)
         return old
@@ -231,7 +235,7 @@ class RealGCActions:
 @dataclass
 class _Watched:
     informer: Informer
-    task: asyncio.Task[None]
+    task: asyncio.Task[None] | None  # None: a shared informer, run by the manager
 
 
 @dataclass
@@ -346,11 +350,13 @@ class GarbageCollector(Controller):
     # -- informers over every resource -------------------------------------------------------------------
 
     def _watch(self, tg: asyncio.TaskGroup, res: Resource) -> Informer:
-        inf = Informer(self.metadata_client, res)
+        shared = self.ctx.informers.existing(res)
+        inf = shared if shared is not None and shared.started else Informer(
+            self.metadata_client, res, transform=strip_managed_fields)
         inf.add_handlers(on_add=lambda obj: self.observe(res, obj),
                          on_update=lambda _old, obj: self.observe(res, obj),
                          on_delete=self.forget)
-        task = tg.create_task(inf.run(), name=f"gc informer {res.plural}.{res.group}")
+        task = None if inf is shared else tg.create_task(inf.run(), name=f"gc informer {res.plural}.{res.group}")
         self.state.watched[(res.group, res.version, res.plural)] = _Watched(inf, task)
         return inf
 
@@ -365,8 +371,12 @@ class GarbageCollector(Controller):
         wanted = {(r.group, r.version, r.plural): r for r in found.resources
                   if {"list", "watch", "delete"} <= set(r.verbs) and (r.group, r.plural) not in IGNORED}
         started = [self._watch(tg, res) for key, res in wanted.items() if key not in self.state.watched]
-        for key in [k for k in self.state.watched if k not in wanted and not _failed_group(found, k)]:
-            self.state.watched.pop(key).task.cancel()
+        # a shared informer keeps running (the manager owns it): its entry stays so its handlers stay single
+        for key in [k for k, w in self.state.watched.items()
+                    if w.task is not None and k not in wanted and not _failed_group(found, k)]:
+            task = self.state.watched.pop(key).task
+            if task is not None:
+                task.cancel()
         return started
 
     async def background(self) -> None:

@@ -15,9 +15,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kybernetes.client import metrics
+from kybernetes.client import gctuning, metrics
 from kybernetes.client.config import load_kubeconfig
-from kybernetes.client.informer import InformerFactory
+from kybernetes.client.informer import InformerFactory, strip_managed_fields
 from kybernetes.client.leaderelection import LeaderElector
 from kybernetes.client.rest import Client
 from kybernetes.controllers.base import Context, Controller
@@ -68,6 +68,7 @@ def load_controllers() -> dict[str, type[Controller]]:
 
 async def run(kubeconfig: Path, *, enabled: list[str] | None = None, options: dict[str, Any] | None = None,
               ready: asyncio.Event | None = None) -> None:
+    gctuning.tune()
     client = Client(load_kubeconfig(kubeconfig), user_agent="kyb-controller-manager")
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
     elector = LeaderElector(client, "kube-controller-manager", identity)
@@ -75,7 +76,7 @@ async def run(kubeconfig: Path, *, enabled: list[str] | None = None, options: di
     names = [n for n in available if enabled is None or n in enabled or "*" in enabled]
 
     async def leading() -> None:
-        informers = InformerFactory(client)
+        informers = InformerFactory(client, transform=strip_managed_fields)
         ctx = Context(client, informers, dict(options or {}))
         controllers = [available[name](ctx) for name in names]
         async with asyncio.TaskGroup() as tg:
@@ -84,6 +85,7 @@ async def run(kubeconfig: Path, *, enabled: list[str] | None = None, options: di
             if port:
                 tg.create_task(metrics.serve(port), name="controller-manager metrics")
             await informers.wait_for_sync()
+            gctuning.freeze()
             log.info("controller manager leading with %s", ", ".join(names) or "no controllers")
             if ready is not None:
                 ready.set()

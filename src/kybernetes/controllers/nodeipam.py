@@ -59,8 +59,9 @@ def next_free_cidr(cluster_cidr: str, mask: int, used: set[str]) -> str | None:
     shift = cluster.max_prefixlen - mask
     count = 1 << (mask - cluster.prefixlen)
     taken: set[int] = set()
+    cluster_text = str(cluster)
     for cidr in used:
-        span = _span(cidr, str(cluster), mask)
+        span = _span(cidr, cluster_text, mask)
         if span is not None:
             taken.update(range(span[0], span[1] + 1))
     for i in range(count):

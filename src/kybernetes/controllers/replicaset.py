@@ -202,13 +202,13 @@ def calculate_status(rs: Obj, pods: list[Obj], manage_error: str | None, now: fl
     template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
     min_ready = int(spec.get("minReadySeconds") or 0)
     fully_labeled = ready = available = 0
+    wanted = template_labels.items()
     for pod in pods:
-        labels = (pod.get("metadata") or {}).get("labels") or {}
-        if all(labels.get(k) == v for k, v in template_labels.items()):
+        if wanted <= ((pod.get("metadata") or {}).get("labels") or {}).items():  # label values are strings
             fully_labeled += 1
         if is_pod_ready(pod):
             ready += 1
-            if is_pod_available(pod, min_ready, now):
+            if min_ready <= 0 or is_pod_available(pod, min_ready, now):
                 available += 1
     status: Obj = {k: copy.deepcopy(v) for k, v in old.items()
                    if k not in ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas")}
@@ -413,7 +413,7 @@ class ReplicaSetController(Controller):
             self.expectations.forget(key)
             self._deleting.pop(key, None)
             return
-        rs = copy.deepcopy(cached)
+        rs = cached  # read only: the status write below sends a new top-level dict
         selector = self.workload.selector(rs)
         needs_sync = self.expectations.satisfied(key)
         pods = await self._claim(rs, selector)
@@ -429,9 +429,9 @@ class ReplicaSetController(Controller):
             generation = (rs.get("metadata") or {}).get("generation")
             if generation is not None:
                 status["observedGeneration"] = generation
-            rs["status"] = status
             try:
-                await self.client.update(self.workload.resource, namespace, name, rs, subresource="status")
+                await self.client.update(self.workload.resource, namespace, name, {**rs, "status": status},
+                                         subresource="status")
             except NotFoundError:
                 return
         min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)

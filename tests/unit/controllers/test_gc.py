@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -146,3 +147,21 @@ async def test_sync_keeps_dependent_of_live_owner_and_orphans_on_request() -> No
                                  "deletionTimestamp": "2024-01-01T00:00:00Z"}})
     await gc.sync("own:a")
     assert actions.calls == [("unref", "x", "a"), ("unfinalize", "a", ORPHAN)]
+
+
+@pytest.mark.parametrize(("shared_started", "expect_shared"), [(True, True), (False, False)])
+async def test_watch_reuses_the_running_shared_informer(shared_started: bool, expect_shared: bool) -> None:
+    gc = _gc(FakeActions(live={}))
+    shared = gc.ctx.informers.informer(CM)
+    shared.started = shared_started
+    shared._replace([{"metadata": {"uid": "x", "name": "x", "namespace": "ns", "resourceVersion": "1",
+                                   "ownerReferences": [ref("a")]}}])
+    async with asyncio.TaskGroup() as tg:
+        inf = gc._watch(tg, CM)
+        watched = gc.state.watched[(CM.group, CM.version, CM.plural)]
+        assert (inf is shared) is expect_shared
+        assert (watched.task is None) is expect_shared
+        if watched.task is not None:
+            watched.task.cancel()
+    # the shared informer's cached objects reach the graph at once
+    assert ("x" in gc.graph.nodes) is expect_shared

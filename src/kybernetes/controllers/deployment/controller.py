@@ -6,7 +6,6 @@ deleting → status only; paused or scaling → resize; otherwise the strategy (
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 from typing import Any
 
@@ -17,7 +16,7 @@ from kybernetes.client.events import EventRecorder
 from kybernetes.client.informer import Informer, split_key
 from kybernetes.client.rest import Client, resource
 from kybernetes.controllers.base import Context, Controller
-from kybernetes.controllers.common import PODS, controller_ref, owner_reference
+from kybernetes.controllers.common import PODS, controller_ref, json_copy, owner_reference
 from kybernetes.controllers.deployment import sync as dsync
 from kybernetes.controllers.deployment import util
 from kybernetes.controllers.deployment.sync import DeploymentApi, Rollout
@@ -158,7 +157,7 @@ class DeploymentController(Controller):
         cached = self.deployments.lister.get(namespace, name)
         if cached is None:
             return
-        d = copy.deepcopy(cached)
+        d = json_copy(cached)
         selector = deployment_selector(d)
         if selector.empty:
             self.api.event(d, "Warning", "SelectingAll",

@@ -7,14 +7,13 @@ are given and report whether they changed it.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
-from kybernetes.controllers.common import controller_ref, parse_time
+from kybernetes.controllers.common import controller_ref, json_copy, parse_time
 
 Obj = dict[str, Any]
 
@@ -70,7 +69,7 @@ def compute_hash(template: Obj, collision_count: int | None = None) -> str:
 
 
 def template_without_hash(template: Obj | None) -> Obj:
-    t: Obj = without_nulls(copy.deepcopy(template or {}))
+    t: Obj = without_nulls(json_copy(template or {}))
     labels = (t.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(DEFAULT_UNIQUE_LABEL, None)

@@ -46,6 +46,7 @@ def test_render_config() -> None:
     assert cri["cni"] == {"bin_dir": "/usr/lib/cni", "conf_dir": "/data/containerd/cni", "max_conf_num": 1}
     assert cri["registry"]["config_path"] == "/data/containerd/certs.d"
     assert "oom_score" not in cfg  # cannot be lowered without CAP_SYS_RESOURCE
+    assert cfg["plugins"]["io.containerd.gc.v1.scheduler"] == {"pause_threshold": 0.0}  # a steady 1 s GC check
 
 
 def test_hosts_toml_has_no_upstream_fallback() -> None:

@@ -6,8 +6,9 @@ of pods does not over-commit a node.
   confirms it (no double counting); ``forget`` undoes a failed binding.
 * Pods on nodes the cache does not know yet are kept on a placeholder NodeInfo (upstream does the same) and
   counted once the node appears.
-* ``snapshot()`` is O(1) when nothing was added or removed: the node list is cached and the NodeInfo objects
-  are shared, not copied.  This is safe because a scheduling cycle never awaits (see ``framework``).
+* ``snapshot()`` is O(1) when no node was added or removed: the node list is cached and the NodeInfo objects
+  are shared, not copied; its lists of nodes with affinity pods are recomputed only after such pods change.
+  This is safe because a scheduling cycle never awaits (see ``framework``).
 """
 
 from __future__ import annotations
@@ -68,9 +69,14 @@ class SchedulerCache:
         entry = self._pods.get(key)
         return entry[1] if entry else None
 
+    def _affinity_changed(self, pi: PodInfo) -> None:
+        if pi.has_affinity and self._snapshot is not None:
+            self._snapshot.affinity_changed()
+
     def assume(self, pi: PodInfo, node_name: str) -> None:
         self.remove_pod(pi.key)
         self._node(node_name).add_pod(pi)
+        self._affinity_changed(pi)
         self._pods[pi.key] = (pi, node_name)
         self._assumed.add(pi.key)
 
@@ -99,6 +105,7 @@ class SchedulerCache:
             return
         self.remove_pod(pi.key)
         self._node(pi.node_name).add_pod(pi)
+        self._affinity_changed(pi)
         self._pods[pi.key] = (pi, pi.node_name)
 
     def remove_pod(self, key: str) -> None:
@@ -106,6 +113,7 @@ class SchedulerCache:
         self._assumed.discard(key)
         if entry is None:
             return
+        self._affinity_changed(entry[0])
         info = self.nodes.get(entry[1])
         if info is not None:
             info.remove_pod(key)
@@ -119,7 +127,4 @@ class SchedulerCache:
         if self._snapshot is None:
             nodes = [self.nodes[n] for n in sorted(self.nodes) if self.nodes[n].node]
             self._snapshot = Snapshot(nodes, self.namespace_labels)
-        else:
-            self._snapshot._with_affinity = None
-            self._snapshot._with_anti = None
         return self._snapshot

@@ -15,6 +15,12 @@ Contracts (as upstream's ``framework/interface.go``):
 * A plugin that rejects pods lists in ``EVENTS`` the cluster events that may make them schedulable again; the
   queue moves a rejected pod back only on those (see :mod:`kybernetes.scheduler.queue`).
 
+Batch forms (optional, for the hot path over hundreds of nodes): a Filter plugin may also offer
+``filter_nodes(state, pod, nodes, statuses)`` returning the nodes that pass, in order, and recording each
+rejection in ``statuses``; a Score plugin may offer ``score_nodes(state, pod, nodes)`` returning the raw scores in
+order.  Both must give exactly what the per-node methods give (:func:`filter_nodes` and :func:`score_nodes` fall
+back to those).
+
 Plugins are synchronous except Bind: a scheduling cycle (snapshot → filter → score → assume) never awaits, so it
 can read the cache's live ``NodeInfo`` objects as its snapshot without copying them.
 """
@@ -112,15 +118,21 @@ class PreFilterResult:
 class Snapshot:
     """The nodes one scheduling cycle sees, in a stable order, plus cluster facts plugins share.
 
-    Built by the cache; the ``NodeInfo`` objects are the cache's own (read-only during the cycle).
+    Built by the cache; the ``NodeInfo`` objects are the cache's own (read-only during the cycle).  The lists of
+    nodes with affinity pods are computed on first use; the cache calls :meth:`affinity_changed` when a pod with
+    affinity comes or goes (the only changes that alter them while the node list stays the same).
     """
 
     def __init__(self, nodes: Sequence[NodeInfo], namespace_labels: dict[str, dict[str, str]] | None = None) -> None:
-        self.nodes = nodes
+        self.nodes: list[NodeInfo] = list(nodes)
         self.by_name = {n.name: n for n in nodes}
         self.namespace_labels = namespace_labels if namespace_labels is not None else {}
         self._with_affinity: list[NodeInfo] | None = None
         self._with_anti: list[NodeInfo] | None = None
+
+    def affinity_changed(self) -> None:
+        self._with_affinity = None
+        self._with_anti = None
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -211,6 +223,68 @@ class PermitPlugin(Plugin, Protocol):
 @runtime_checkable
 class BindPlugin(Plugin, Protocol):
     async def bind(self, pod: PodInfo, node_name: str) -> Status | None: ...
+
+
+class BatchFilterPlugin(FilterPlugin, Protocol):
+    def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     statuses: dict[str, Status]) -> list[NodeInfo]: ...
+
+
+class BatchScorePlugin(ScorePlugin, Protocol):
+    def score_nodes(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]: ...
+
+
+def filter_nodes(plugin: FilterPlugin, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                 statuses: dict[str, Status]) -> list[NodeInfo]:
+    """The nodes of ``nodes`` that ``plugin`` accepts (order kept); each rejection goes into ``statuses``."""
+    batch = getattr(plugin, "filter_nodes", None)
+    if batch is not None:
+        passed: list[NodeInfo] = batch(state, pod, nodes, statuses)
+        return passed
+    return filter_rest(plugin, state, pod, nodes, statuses)
+
+
+def filter_rest(plugin: FilterPlugin, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                statuses: dict[str, Status]) -> list[NodeInfo]:
+    """Per-node filtering, for batch implementations to hand their uncommon nodes to."""
+    filter_one = plugin.filter
+    out = []
+    for node in nodes:
+        st = filter_one(state, pod, node)
+        if st is None:
+            out.append(node)
+        else:
+            statuses[node.name] = st
+    return out
+
+
+def reject_some(plugin: FilterPlugin, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                suspects: list[NodeInfo], statuses: dict[str, Status]) -> list[NodeInfo]:
+    """``nodes`` minus those of ``suspects`` (a subset) that the per-node filter rejects, order kept.
+
+    For batch filters: a cheap scan finds the few nodes that might fail; only those take the per-node path."""
+    if not suspects:
+        return nodes
+    filter_one = plugin.filter
+    rejected: set[NodeInfo] = set()
+    for node in suspects:
+        st = filter_one(state, pod, node)
+        if st is not None:
+            statuses[node.name] = st
+            rejected.add(node)
+    if not rejected:
+        return nodes
+    return [n for n in nodes if n not in rejected]
+
+
+def score_nodes(plugin: ScorePlugin, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+    """Raw (not normalized) scores of ``plugin`` for ``nodes``, in order."""
+    batch = getattr(plugin, "score_nodes", None)
+    if batch is not None:
+        scores: list[int] = batch(state, pod, nodes)
+        return scores
+    score = plugin.score
+    return [score(state, pod, node) for node in nodes]
 
 
 # ----------------------------------------------------------------------------------------------- normalizing

@@ -14,6 +14,7 @@ These objects are shared between the cache and the scheduling cycle: plugins mus
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,15 +209,38 @@ class PodInfo:
         return bool((self.pod.get("metadata") or {}).get("deletionTimestamp"))
 
 
+_RESOURCE_IDS: dict[tuple[int, ...], int] = {}
+_MAX_RESOURCE_IDS = 4096
+_next_resource_id = itertools.count(1)
+
+
+def _resource_id(key: tuple[int, ...]) -> int:
+    """A number for ``key``, never reused for another key; the table is forgotten when it grows large (keys seen
+    again then get new numbers, which only costs memo hits)."""
+    rid = _RESOURCE_IDS.get(key)
+    if rid is None:
+        if len(_RESOURCE_IDS) >= _MAX_RESOURCE_IDS:
+            _RESOURCE_IDS.clear()
+        rid = _RESOURCE_IDS[key] = next(_next_resource_id)
+    return rid
+
+
 class NodeInfo:
     """One node with the pods assigned (or assumed) to it and their aggregated requests.
 
     Mutated only by the cache (``add_pod``/``remove_pod``/``set_node``), between scheduling cycles; ``generation``
-    increases on every change.
+    increases on every change.  Derived fields kept current by those methods for batch plugins: ``pod_room``
+    (allowed pods minus pods), ``free_cpu``/``free_memory``/``free_ephemeral`` (allocatable minus requested),
+    ``resource_key`` (allocatable and requested cpu/memory, plain and non-zero: equal keys mean equal resource
+    scores for any pod) and ``resource_id``, an integer naming that key (equal ids ⇒ equal keys; nodes in the same
+    state usually share one), so per-pod memos hash small integers, not tuples.
     """
 
     __slots__ = (
         "allocatable",
+        "free_cpu",
+        "free_ephemeral",
+        "free_memory",
         "generation",
         "label_counts",
         "labels",
@@ -224,10 +248,13 @@ class NodeInfo:
         "node",
         "non_zero_cpu",
         "non_zero_memory",
+        "pod_room",
         "pods",
         "pods_with_affinity",
         "pods_with_required_anti_affinity",
         "requested",
+        "resource_id",
+        "resource_key",
         "taints",
         "unschedulable",
         "used_ports",
@@ -250,8 +277,22 @@ class NodeInfo:
         # (namespace, label key, label value) → non-terminating pods: O(1) counts for equality selectors
         self.label_counts: dict[tuple[str, str, str], int] = {}
         self.generation = 0
+        self.pod_room = 0
+        self.free_cpu = self.free_memory = self.free_ephemeral = 0
+        self.resource_key: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
+        self.resource_id = 0
         if node is not None:
             self.set_node(node)
+
+    def _derive(self) -> None:
+        alloc, used = self.allocatable, self.requested
+        self.pod_room = alloc.allowed_pods - len(self.pods)
+        self.free_cpu = alloc.milli_cpu - used.milli_cpu
+        self.free_memory = alloc.memory - used.memory
+        self.free_ephemeral = alloc.ephemeral_storage - used.ephemeral_storage
+        key = (alloc.milli_cpu, alloc.memory, used.milli_cpu, used.memory, self.non_zero_cpu, self.non_zero_memory)
+        self.resource_key = key
+        self.resource_id = _resource_id(key)
 
     def set_node(self, node: Obj) -> None:
         meta = node.get("metadata") or {}
@@ -262,6 +303,7 @@ class NodeInfo:
         self.taints = spec.get("taints") or []
         self.unschedulable = bool(spec.get("unschedulable"))
         self.allocatable = Resource.from_list((node.get("status") or {}).get("allocatable"))
+        self._derive()
         self.generation += 1
 
     def add_pod(self, pi: PodInfo) -> None:
@@ -279,6 +321,7 @@ class NodeInfo:
             for k, v in pi.labels.items():
                 key = (pi.namespace, k, v)
                 counts[key] = counts.get(key, 0) + 1
+        self._derive()
         self.generation += 1
 
     def remove_pod(self, key: str) -> PodInfo | None:
@@ -301,6 +344,7 @@ class NodeInfo:
                     counts[lk] = left
                 else:
                     counts.pop(lk, None)
+        self._derive()
         self.generation += 1
         return pi
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import operator
 import random
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -86,11 +88,14 @@ def fit_error_message(num_all: int, statuses: dict[str, fw.Status], pre_filter_m
     return msg
 
 
-def select_host(names: list[str], scores: list[int], rng: random.Random) -> str:
-    """The highest total score; ties broken uniformly at random (reservoir sampling, like upstream)."""
+def select_index(scores: list[int], rng: random.Random) -> int:
+    """The index of the highest score; ties broken uniformly at random (like upstream's reservoir sampling)."""
     best = max(scores)
-    ties = [name for name, score in zip(names, scores, strict=True) if score == best]
-    return ties[0] if len(ties) == 1 else ties[rng.randrange(len(ties))]
+    n_ties = scores.count(best)
+    if n_ties == 1:
+        return scores.index(best)
+    pick = rng.randrange(n_ties)  # the pick-th of the tied indices, found at C speed
+    return next(itertools.islice(itertools.compress(itertools.count(), map(best.__eq__, scores)), pick, None))
 
 
 class Scheduler:
@@ -169,8 +174,14 @@ class Scheduler:
             return feasible[0].name
         return self._select(state, pod, feasible)
 
-    def _find_feasible(self, state: fw.CycleState, pod: PodInfo, nodes: list[NodeInfo] | Any,
+    def _find_feasible(self, state: fw.CycleState, pod: PodInfo, nodes: list[NodeInfo],
                        filters: list[fw.FilterPlugin]) -> tuple[list[NodeInfo], dict[str, fw.Status]]:
+        """Upstream's findNodesThatPassFilters: from the rotating start index, the first ``want`` nodes that pass
+        every filter; the start index then moves past the nodes examined.
+
+        Nodes go through the filters in chunks (each filter over the chunk's survivors, so every node still
+        stops at its first rejection); a chunk is never longer than the feasible nodes still wanted, so the nodes
+        examined are exactly those a node-by-node search examines."""
         n = len(nodes)
         if n == 0:
             return [], {}
@@ -178,20 +189,19 @@ class Scheduler:
         start = self.next_start_node_index % n
         feasible: list[NodeInfo] = []
         statuses: dict[str, fw.Status] = {}
-        calls = [f.filter for f in filters]
         processed = 0
-        for i in range(n):
-            node = nodes[(start + i) % n]
-            processed += 1
-            for call in calls:
-                st = call(state, pod, node)
-                if st is not None:
-                    statuses[node.name] = st
+        while processed < n and len(feasible) < want:
+            size = min(want - len(feasible), n - processed)
+            first = (start + processed) % n
+            chunk = nodes[first:first + size]
+            if len(chunk) < size:
+                chunk += nodes[:size - len(chunk)]
+            processed += size
+            for f in filters:
+                chunk = fw.filter_nodes(f, state, pod, chunk, statuses)
+                if not chunk:
                     break
-            else:
-                feasible.append(node)
-                if len(feasible) >= want:
-                    break
+            feasible += chunk
         self.next_start_node_index = (start + processed) % n
         for name, st in statuses.items():
             if st.code == fw.Code.ERROR:
@@ -207,7 +217,7 @@ class Scheduler:
         err.post_filter_msg = " ".join(messages)
 
     def _select(self, state: fw.CycleState, pod: PodInfo, feasible: list[NodeInfo]) -> str:
-        totals = [0] * len(feasible)
+        totals: list[int] | None = None
         for p in self.profile.score:
             pre = getattr(p, "pre_score", None)
             if pre is not None:
@@ -216,13 +226,15 @@ class Scheduler:
                     if st.code == fw.Code.SKIP:
                         continue
                     raise RuntimeError(f"running PreScore plugin {p.name}: {st.message}")
-            score = p.score
-            scores = [score(state, pod, node) for node in feasible]
+            scores = fw.score_nodes(p, state, pod, feasible)
             p.normalize(state, pod, scores)
             w = p.weight
-            totals = [t + s * w for t, s in zip(totals, scores, strict=True)] if w != 1 else \
-                [t + s for t, s in zip(totals, scores, strict=True)]
-        return select_host([n.name for n in feasible], totals, self.rng)
+            if w != 1:
+                scores = list(map(w.__mul__, scores))
+            totals = scores if totals is None else list(map(operator.add, totals, scores))
+        if totals is None:  # no score plugin ran: every node ties
+            return feasible[self.rng.randrange(len(feasible))].name
+        return feasible[select_index(totals, self.rng)].name
 
     # -- one cycle with side effects ------------------------------------------------------------------------
 

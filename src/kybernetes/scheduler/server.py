@@ -15,10 +15,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kybernetes.client import metrics
+from kybernetes.client import gctuning, metrics
 from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.events import EventRecorder
-from kybernetes.client.informer import InformerFactory
+from kybernetes.client.informer import InformerFactory, strip_managed_fields
 from kybernetes.client.leaderelection import LeaderElector
 from kybernetes.client.rest import Client
 from kybernetes.scheduler.binder import ApiBinder, ApiStatusWriter
@@ -57,12 +57,15 @@ def build(client: Client, informers: InformerFactory, options: dict[str, Any] | 
 
 async def run_scheduler(client: Client, *, ready: asyncio.Event | None = None,
                         options: dict[str, Any] | None = None) -> None:
-    """Informers + scheduling loop + event sender, until cancelled (no leader election)."""
-    informers = InformerFactory(client)
+    """Informers + scheduling loop + event sender, until cancelled (no leader election).
+
+    The informers drop ``metadata.managedFields`` (no plugin reads them), as upstream's pod informer does."""
+    informers = InformerFactory(client, transform=strip_managed_fields)
     scheduler, recorder = build(client, informers, options)
     async with asyncio.TaskGroup() as tg:
         informers.start(tg)
         await informers.wait_for_sync()
+        gctuning.freeze()
         if ready is not None:
             ready.set()
         tg.create_task(recorder.run(), name="scheduler events")
@@ -74,6 +77,7 @@ async def run_scheduler(client: Client, *, ready: asyncio.Event | None = None,
 
 async def run(kubeconfig: Path, *, ready: asyncio.Event | None = None,
               options: dict[str, Any] | None = None) -> None:
+    gctuning.tune()
     client = Client(load_kubeconfig(kubeconfig), user_agent="kyb-scheduler")
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
     elector = LeaderElector(client, LEASE, identity)

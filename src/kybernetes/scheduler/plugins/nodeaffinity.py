@@ -12,6 +12,7 @@ from kybernetes.scheduler.plugins.helpers import node_selector_term_matches, req
 NAME = "NodeAffinity"
 WEIGHT = 2
 ERR_REASON = "node(s) didn't match Pod's node affinity/selector"
+REJECTED = fw.Status.unresolvable(ERR_REASON, plugin=NAME)  # immutable: shared by every rejected node
 
 
 def has_required(spec: dict[str, Any]) -> bool:
@@ -53,7 +54,24 @@ class NodeAffinity:
                 return None
         elif required_node_affinity_matches(pod.spec, node.labels, node.name):
             return None
-        return fw.Status.unresolvable(ERR_REASON, plugin=NAME)
+        return REJECTED
+
+    def filter_nodes(self, state: fw.CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     statuses: dict[str, fw.Status]) -> list[NodeInfo]:
+        selector = state.get(NAME + "/selector")
+        if selector is None:
+            return fw.filter_rest(self, state, pod, nodes, statuses)
+        if len(selector) == 1:
+            (key, value), = selector
+            passed = [n for n in nodes if n.labels.get(key) == value]
+        else:
+            passed = [n for n in nodes if all(n.labels.get(k) == v for k, v in selector)]
+        if len(passed) != len(nodes):
+            ok = set(passed)
+            for n in nodes:
+                if n not in ok:
+                    statuses[n.name] = REJECTED
+        return passed
 
     def pre_score(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> fw.Status | None:
         terms = preferred_terms(pod.spec)

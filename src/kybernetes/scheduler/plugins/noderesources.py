@@ -3,7 +3,8 @@ LeastAllocated scoring over cpu and memory (weights 1, 1)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 
 from kybernetes.scheduler import framework as fw
 from kybernetes.scheduler.nodeinfo import EPHEMERAL, NodeInfo, PodInfo
@@ -40,13 +41,33 @@ def least_allocated(requested: int, capacity: int) -> int:
     return (capacity - requested) * fw.MAX_NODE_SCORE // capacity
 
 
+ResourceKey = tuple[int, int, int, int, int, int]  # NodeInfo.resource_key
+_RESOURCE_ID = operator.attrgetter("resource_id")
+
+
 def least_allocated_score(pod: PodInfo, node: NodeInfo) -> int:
     """Mean of cpu and memory LeastAllocated scores, with non-zero (defaulted) requests like upstream."""
-    cap_cpu, cap_mem = node.allocatable.milli_cpu, node.allocatable.memory
-    req_cpu, req_mem = node.non_zero_cpu + pod.non_zero_cpu, node.non_zero_memory + pod.non_zero_memory
+    return least_allocated_of(pod, node.resource_key)
+
+
+def least_allocated_of(pod: PodInfo, key: ResourceKey) -> int:
+    cap_cpu, cap_mem, _, _, nz_cpu, nz_mem = key
+    req_cpu, req_mem = nz_cpu + pod.non_zero_cpu, nz_mem + pod.non_zero_memory
     cpu = (cap_cpu - req_cpu) * 100 // cap_cpu if cap_cpu > 0 and req_cpu <= cap_cpu else 0
     mem = (cap_mem - req_mem) * 100 // cap_mem if cap_mem > 0 and req_mem <= cap_mem else 0
     return (cpu + mem) // 2
+
+
+def memo_scores(nodes: Sequence[NodeInfo], score_of: Callable[[ResourceKey], int]) -> list[int]:
+    """``[score_of(n.resource_key) for n in nodes]``, computed once per distinct ``resource_id`` (a homogeneous
+    cluster has a handful)."""
+    ids = list(map(_RESOURCE_ID, nodes))
+    distinct = set(ids)
+    if len(distinct) <= 8:  # find one node per id with list.index (C speed)
+        by_id = {rid: score_of(nodes[ids.index(rid)].resource_key) for rid in distinct}
+    else:
+        by_id = {rid: score_of(node.resource_key) for rid, node in dict(zip(ids, nodes, strict=True)).items()}
+    return list(map(by_id.__getitem__, ids))
 
 
 class NodeResourcesFit:
@@ -63,11 +84,27 @@ class NodeResourcesFit:
         reasons = insufficient(pod, node)
         return fw.Status.unschedulable(*reasons, plugin=NAME) if reasons else None
 
+    def filter_nodes(self, state: fw.CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     statuses: dict[str, fw.Status]) -> list[NodeInfo]:
+        req = pod.requests
+        cpu, mem, eph = req.milli_cpu, req.memory, req.ephemeral_storage
+        if req.scalar:
+            suspects = nodes
+        elif cpu or mem or eph:
+            suspects = [n for n in nodes
+                        if n.pod_room <= 0 or cpu > n.free_cpu or mem > n.free_memory or eph > n.free_ephemeral]
+        else:
+            suspects = [n for n in nodes if n.pod_room <= 0]
+        return fw.reject_some(self, state, pod, nodes, suspects, statuses)
+
     def pre_score(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> fw.Status | None:
         return None
 
     def score(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> int:
         return least_allocated_score(pod, node)
+
+    def score_nodes(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+        return memo_scores(nodes, lambda key: least_allocated_of(pod, key))
 
     def normalize(self, state: fw.CycleState, pod: PodInfo, scores: list[int]) -> None:
         return None

@@ -55,21 +55,39 @@ def constraints(pod: PodInfo, when: str) -> list[Constraint]:
     return out
 
 
-def count_matching(node: NodeInfo, namespace: str, selector: LabelSelector) -> int:
+def label_count_key(namespace: str, selector: LabelSelector) -> tuple[str, str, str] | None:
+    """The ``NodeInfo.label_counts`` key that counts the pods ``selector`` matches, if it is one equality."""
     reqs = selector.requirements
     if len(reqs) == 1 and not selector.nothing and reqs[0].operator in ("=", "==", "in") \
             and len(reqs[0].values) == 1:
-        return node.label_counts.get((namespace, reqs[0].key, reqs[0].values[0]), 0)
+        return namespace, reqs[0].key, reqs[0].values[0]
+    return None
+
+
+def count_matching(node: NodeInfo, namespace: str, selector: LabelSelector) -> int:
+    key = label_count_key(namespace, selector)
+    if key is not None:
+        return node.label_counts.get(key, 0)
     return sum(1 for p in node.pods.values()
                if p.namespace == namespace and not p.terminating and selector.matches(p.labels))
 
 
-def eligible(pod: PodInfo, node: NodeInfo, cons: Sequence[Constraint]) -> bool:
+def has_required_node_affinity(pod: PodInfo) -> bool:
+    spec = pod.spec
+    return bool(spec.get("nodeSelector")) or (
+        ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+        is not None)
+
+
+def eligible(pod: PodInfo, node: NodeInfo, cons: Sequence[Constraint], check_affinity: bool = True) -> bool:
+    """Whether ``node`` is a domain for counting; ``check_affinity=False`` when the pod has no required node
+    affinity or selector (every node then matches it)."""
     labels = node.labels
     for c in cons:
         if c.topology_key not in labels:
             return False
-    if any(c.honor_affinity for c in cons) and not required_node_affinity_matches(pod.spec, node.labels, node.name):
+    if check_affinity and any(c.honor_affinity for c in cons) \
+            and not required_node_affinity_matches(pod.spec, node.labels, node.name):
         return False
     return not (any(c.honor_taints for c in cons)
                 and first_untolerated_taint(node.taints, pod.tolerations, ("NoSchedule", "NoExecute")))
@@ -77,26 +95,50 @@ def eligible(pod: PodInfo, node: NodeInfo, cons: Sequence[Constraint]) -> bool:
 
 def domain_counts(pod: PodInfo, nodes: Iterable[NodeInfo], cons: Sequence[Constraint]) -> list[dict[str, int]]:
     """Per constraint: topology value → matching pods, over eligible nodes."""
-    counts: list[dict[str, int]] = [{} for _ in cons]
+    check_affinity = has_required_node_affinity(pod)
+    if len(cons) == 1 and not check_affinity and not cons[0].honor_taints:
+        count_key = label_count_key(pod.namespace, cons[0].selector)
+        if count_key is not None:  # the common case: every node with the key is a domain, counts are lookups
+            topology_key = cons[0].topology_key
+            counts: dict[str, int] = {}
+            for node in nodes:
+                value = node.labels.get(topology_key)
+                if value is not None:
+                    counts[value] = counts.get(value, 0) + node.label_counts.get(count_key, 0)
+            return [counts]
+    all_counts: list[dict[str, int]] = [{} for _ in cons]
     for node in nodes:
-        if not eligible(pod, node, cons):
+        if not eligible(pod, node, cons, check_affinity):
             continue
         for i, c in enumerate(cons):
             value = node.labels[c.topology_key]
-            counts[i][value] = counts[i].get(value, 0) + count_matching(node, pod.namespace, c.selector)
-    return counts
+            all_counts[i][value] = all_counts[i].get(value, 0) + count_matching(node, pod.namespace, c.selector)
+    return all_counts
 
 
-def filter_node(pod: PodInfo, node: NodeInfo, cons: Sequence[Constraint],
-                counts: list[dict[str, int]]) -> fw.Status | None:
+MISSING_LABEL = fw.Status.unresolvable(ERR_MISSING_LABEL, plugin=NAME)  # immutable: shared
+NOT_MATCH = fw.Status.unschedulable(ERR_CONSTRAINTS_NOT_MATCH, plugin=NAME)
+
+
+def skew_limits(pod: PodInfo, cons: Sequence[Constraint], counts: list[dict[str, int]]) -> list[int]:
+    """Per constraint, the most matching pods a domain may hold for the pod to fit there: upstream's
+    ``matchNum + selfMatchNum - minMatchNum <= maxSkew``, with the global minimum taken as 0 below minDomains."""
+    limits = []
     for c, domain in zip(cons, counts, strict=True):
-        value = node.labels.get(c.topology_key)
-        if value is None:
-            return fw.Status.unresolvable(ERR_MISSING_LABEL, plugin=NAME)
         minimum = min(domain.values(), default=0) if len(domain) >= c.min_domains else 0
         self_match = 1 if c.selector.matches(pod.labels) else 0
-        if domain.get(value, 0) + self_match - minimum > c.max_skew:
-            return fw.Status.unschedulable(ERR_CONSTRAINTS_NOT_MATCH, plugin=NAME)
+        limits.append(c.max_skew + minimum - self_match)
+    return limits
+
+
+def filter_node(node: NodeInfo, cons: Sequence[Constraint], counts: list[dict[str, int]],
+                limits: list[int]) -> fw.Status | None:
+    for c, domain, limit in zip(cons, counts, limits, strict=True):
+        value = node.labels.get(c.topology_key)
+        if value is None:
+            return MISSING_LABEL
+        if domain.get(value, 0) > limit:
+            return NOT_MATCH
     return None
 
 
@@ -126,12 +168,22 @@ class PodTopologySpread:
         cons = constraints(pod, "DoNotSchedule")
         if not cons:
             return None, fw.SKIP
-        state[_PRE_FILTER_KEY] = (cons, domain_counts(pod, snapshot.nodes, cons))
+        counts = domain_counts(pod, snapshot.nodes, cons)
+        state[_PRE_FILTER_KEY] = (cons, counts, skew_limits(pod, cons, counts))
         return None, None
 
     def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
-        cons, counts = state[_PRE_FILTER_KEY]
-        return filter_node(pod, node, cons, counts)
+        cons, counts, limits = state[_PRE_FILTER_KEY]
+        return filter_node(node, cons, counts, limits)
+
+    def filter_nodes(self, state: fw.CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     statuses: dict[str, fw.Status]) -> list[NodeInfo]:
+        cons, counts, limits = state[_PRE_FILTER_KEY]
+        if len(cons) != 1:
+            return fw.filter_rest(self, state, pod, nodes, statuses)
+        key, domain, limit = cons[0].topology_key, counts[0], limits[0]
+        suspects = [n for n in nodes if domain.get(n.labels.get(key), 0) > limit or key not in n.labels]
+        return fw.reject_some(self, state, pod, nodes, suspects, statuses)
 
     def pre_score(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> fw.Status | None:
         cons = constraints(pod, "ScheduleAnyway")

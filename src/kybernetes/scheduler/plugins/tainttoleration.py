@@ -3,6 +3,8 @@ taints score higher (score, reversed normalization)."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
 
 from kybernetes.scheduler import framework as fw
@@ -12,6 +14,7 @@ from kybernetes.scheduler.plugins.helpers import first_untolerated_taint, tolera
 NAME = "TaintToleration"
 WEIGHT = 3
 _FILTER_EFFECTS = ("NoSchedule", "NoExecute")
+_TAINTS = operator.attrgetter("taints")
 
 
 def untolerated_reason(taint: dict[str, str]) -> str:
@@ -22,7 +25,12 @@ def filter_taints(pod: PodInfo, node: NodeInfo) -> fw.Status | None:
     if not node.taints:
         return None
     taint = first_untolerated_taint(node.taints, pod.tolerations, _FILTER_EFFECTS)
-    return None if taint is None else fw.Status.unresolvable(untolerated_reason(taint), plugin=NAME)
+    return None if taint is None else _untolerated_status(str(taint.get("key", "")), str(taint.get("value", "") or ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _untolerated_status(key: str, value: str) -> fw.Status:
+    return fw.Status.unresolvable(untolerated_reason({"key": key, "value": value}), plugin=NAME)
 
 
 def prefer_no_schedule_tolerations(pod: PodInfo) -> list[dict[str, str]]:
@@ -41,14 +49,22 @@ class TaintToleration:
     def filter(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> fw.Status | None:
         return filter_taints(pod, node) if node.taints else None
 
+    def filter_nodes(self, state: fw.CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     statuses: dict[str, fw.Status]) -> list[NodeInfo]:
+        return fw.reject_some(self, state, pod, nodes, list(filter(_TAINTS, nodes)), statuses)
+
     def pre_score(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> fw.Status | None:
-        if not any(n.taints for n in nodes):
+        if next(filter(_TAINTS, nodes), None) is None:
             return fw.SKIP
         state[NAME] = prefer_no_schedule_tolerations(pod)
         return None
 
     def score(self, state: fw.CycleState, pod: PodInfo, node: NodeInfo) -> int:
         return count_intolerable(node, state[NAME]) if node.taints else 0
+
+    def score_nodes(self, state: fw.CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+        tolerations = state[NAME]
+        return [count_intolerable(n, tolerations) if n.taints else 0 for n in nodes]
 
     def normalize(self, state: fw.CycleState, pod: PodInfo, scores: list[int]) -> None:
         fw.default_normalize(scores, reverse=True)

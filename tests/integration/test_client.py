@@ -72,3 +72,24 @@ async def test_event_recorder_aggregates(apiserver: Cluster) -> None:
         (event,) = events["items"]
         assert event["count"] == 3 and event["source"] == {"component": "test-controller"}
         assert event["involvedObject"]["kind"] == "ConfigMap" and event["reason"] == "Tested"
+
+
+async def test_event_recorder_senders_keep_each_object_in_order(apiserver: Cluster) -> None:
+    """Several requests in flight, yet an object's repeats still fold into one event (never two creates)."""
+    async with Client(load_kubeconfig(apiserver.kubeconfig)) as client:
+        objs = [await client.create(CMS, "default", cm(f"busy-{i}")) for i in range(8)]
+        recorder = EventRecorder(client, "test-senders")
+        task = asyncio.create_task(recorder.run())
+        try:
+            for _ in range(3):
+                for obj in objs:
+                    recorder.record(obj, "Normal", "Busy", "again")
+            for _ in range(100):
+                events = await client.list(EVENTS, "default", field_selector="reason=Busy")
+                if sum(e["count"] for e in events["items"]) == 24:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            task.cancel()
+        by_object = {e["involvedObject"]["name"]: e["count"] for e in events["items"]}
+        assert by_object == {f"busy-{i}": 3 for i in range(8)} and len(events["items"]) == 8

@@ -25,6 +25,7 @@ Obj = dict[str, Any]
 EVENTS = resource("", "v1", "events")
 WINDOW = 600.0  # seconds a repeat is folded into the existing event
 QUEUE = 1000
+SENDERS = 4  # requests in flight: one at a time cannot keep up with a scheduler binding hundreds of pods a second
 SIMILAR_MAX = 10  # upstream's EventAggregator: after 10 similar events (same object/type/reason) they combine
 COMBINED = "(combined from similar events): "
 SPAM_BURST = 25  # upstream's defaultSpamBurst
@@ -72,21 +73,32 @@ class EventRecorder:
         self.client = client
         self.component = component
         self.host = host
-        self._queue: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(QUEUE)
+        # one queue per sender; an object's events always go through the same one, so they stay in order and
+        # its aggregation state is never updated by two requests at once
+        self._queues: list[asyncio.Queue[tuple[Obj, str, str, str]]] = [asyncio.Queue(QUEUE // SENDERS)
+                                                                          for _ in range(SENDERS)]
         self._seen: dict[tuple[str, ...], tuple[str, str, int, float]] = {}  # key → (ns, name, count, first)
         self._similar: dict[tuple[str, ...], tuple[set[str], float]] = {}  # aggregate key → (messages, since)
         self.spam = SpamFilter()
 
     def record(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
         """Queue an event about ``obj`` (Normal or Warning); dropped with a log line when the queue is full."""
+        ref = involved_object(obj)
+        queue = self._queues[hash((ref.get("uid", ""), ref.get("name", ""))) % len(self._queues)]
         try:
-            self._queue.put_nowait((involved_object(obj), event_type, reason, message))
+            queue.put_nowait((ref, event_type, reason, message))
         except asyncio.QueueFull:
             log.warning("event queue full; dropped %s %s", reason, message)
 
     async def run(self) -> None:
+        """Send queued events until cancelled, one request in flight per sender queue."""
+        async with asyncio.TaskGroup() as tg:
+            for i, queue in enumerate(self._queues):
+                tg.create_task(self._sender(queue), name=f"{self.component} event sender {i}")
+
+    async def _sender(self, queue: asyncio.Queue[tuple[Obj, str, str, str]]) -> None:
         while True:
-            ref, event_type, reason, message = await self._queue.get()
+            ref, event_type, reason, message = await queue.get()
             try:
                 await self._send(ref, event_type, reason, message)
             except ApiError as exc:
@@ -94,12 +106,13 @@ class EventRecorder:
 
     async def flush(self) -> None:
         """Send everything queued now (tests and shutdown)."""
-        while not self._queue.empty():
-            ref, event_type, reason, message = self._queue.get_nowait()
-            try:
-                await self._send(ref, event_type, reason, message)
-            except ApiError as exc:
-                log.debug("could not record event %s: %s", reason, exc)
+        for queue in self._queues:
+            while not queue.empty():
+                ref, event_type, reason, message = queue.get_nowait()
+                try:
+                    await self._send(ref, event_type, reason, message)
+                except ApiError as exc:
+                    log.debug("could not record event %s: %s", reason, exc)
 
     def _aggregate(self, ref: Obj, event_type: str, reason: str, message: str) -> tuple[str, str]:
         """(message, dedup key part): after SIMILAR_MAX different messages for the same object, type and reason

@@ -30,7 +30,7 @@ PODS = resource("", "v1", "pods")
 NODES = resource("", "v1", "nodes")
 EVENTS = resource("", "v1", "events")
 
-OPTIONS = {"complete_after": 1.0, "lease_interval": 0.5, "status_interval": 5.0}
+OPTIONS = {"complete_after": 1.0, "lease_interval": 0.5, "status_interval": 5.0, "pod_events": True}
 CONTROLLER_OPTIONS = {"node_monitor_grace_period": 3.0, "node_monitor_period": 0.5}
 
 

@@ -6,6 +6,7 @@ its status changes (so a heartbeat after the node lifecycle controller marked th
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import uuid
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ def node_ip(index: int) -> str:
     return str(NODE_IP_RANGE.network_address + 1 + index % (NODE_IP_RANGE.num_addresses - 2))
 
 
+@functools.lru_cache(maxsize=65536)
 def fallback_pod_cidr(index: int) -> str:
     """A /24 for the node's pods while node IPAM has not given it ``spec.podCIDR``."""
     count = FALLBACK_POD_RANGE.num_addresses // 256

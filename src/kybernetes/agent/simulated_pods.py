@@ -9,6 +9,7 @@ hands out addresses from a node's pod CIDR.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import ipaddress
 import re
@@ -32,7 +33,12 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339_second(int(ts // 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _rfc3339_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_rfc3339(value: str | None) -> float | None:
@@ -176,6 +182,7 @@ def container_id(pod: Obj, name: str) -> str:
     return f"{RUNTIME}://" + hashlib.sha256(f"{uid}/{name}".encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)
 def image_ref(image: str) -> tuple[str, str]:
     """(image, imageID) as a container runtime reports them: a fully qualified name and a digest reference."""
     name = image.split("@", 1)[0]

@@ -95,7 +95,7 @@ class SimulatedNodes:
         self.lease_interval = float(opts.get("lease_interval", 10.0))
         self.status_interval = float(opts.get("status_interval", STATUS_REPORT_FREQUENCY))
         self.lease_duration = int(opts.get("lease_duration", sn.LEASE_DURATION))
-        self.workers = int(opts.get("workers", 16))
+        self.workers = int(opts.get("workers", 64))
         self.concurrency = int(opts.get("concurrency", 32))
         self.events = KubeletEvents(client, enabled=bool(opts.get("events", True)))
         self.pod_events = self.events.enabled and bool(opts.get("pod_events", False))

@@ -29,6 +29,7 @@ from kybernetes.client.errors import ApiError, ServerUnavailable, error_from_sta
 
 Obj = dict[str, Any]
 MERGE_PATCH = "application/merge-patch+json"
+MAX_RETRIES = 10  # answers 429 with Retry-After, as the shared client
 
 
 class ProtocolError(Exception):
@@ -45,6 +46,7 @@ class Response:
         self.keep_alive = True
         self.started = False
         self._chunks: list[bytes] = []
+        self.retry_after = ""
         self._has_length = False
         self._no_length = False  # an answer whose body would end only when the connection does
         self._parser = httptools.HttpResponseParser(self)
@@ -69,8 +71,11 @@ class Response:
         self._no_length = not self._has_length and self.status not in (204, 304) and self.status >= 200
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() in (b"content-length", b"transfer-encoding"):
+        lowered = name.lower()
+        if lowered in (b"content-length", b"transfer-encoding"):
             self._has_length = True
+        elif lowered == b"retry-after":
+            self.retry_after = value.decode("latin-1").strip()
 
     def on_body(self, body: bytes) -> None:
         self._chunks.append(body)
@@ -149,8 +154,12 @@ class PatchSender:
         body = patch if isinstance(patch, bytes) else orjson.dumps(patch)
         request = (f"PATCH {self._prefix}{url_path} HTTP/1.1\r\n{self._head}\r\nContent-Type: {content_type}\r\n"
                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-        async with self._slots:
-            response = await self._exchange(request, url_path)
+        for attempt in range(MAX_RETRIES + 1):
+            async with self._slots:
+                response = await self._exchange(request, url_path)
+            if response.status != 429 or not response.retry_after.isdigit() or attempt == MAX_RETRIES:
+                break
+            await asyncio.sleep(min(int(response.retry_after), 10))  # turned away unprocessed, like client-go
         if not decode and response.status < 400:
             return {}
         decoded: Any = None

@@ -11,9 +11,10 @@ from aiohttp import web
 
 from kybernetes.api import errors, openapi
 from kybernetes.api.registry import Registry
-from kybernetes.apiserver import certs, discovery, prometheus
+from kybernetes.apiserver import certs, discovery, flowcontrol, prometheus
 from kybernetes.apiserver.handlers import ResourceHandler
 from kybernetes.apiserver.presenting import json_response
+from kybernetes.apiserver.requestinfo import RequestInfo, parse_resource_path
 from kybernetes.storage.interface import UnavailableError
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
 USER_KEY = web.AppKey("user", certs.User)
+FLOW_CONTROL_KEY = web.AppKey("flow_control", flowcontrol.FlowControl)
+LONG_RUNNING_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
 
 
 @web.middleware
@@ -71,7 +74,30 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     user = certs.client_identity(peercert)
     if user is None:
         raise errors.unauthorized()
-    return await handler(request)
+    flow = request.app.get(FLOW_CONTROL_KEY)
+    if flow is None:
+        return await handler(request)
+    try:
+        info = parse_resource_path(request.path)
+    except errors.StatusError:
+        info = None  # the handler answers 404
+    if _long_running(request, info):
+        return await handler(request)
+    facts = flowcontrol.RequestFacts(info.namespace, info.resource, info.group) if info else flowcontrol.RequestFacts()
+    async with flow.admit(flowcontrol.classify(user, facts)):
+        return await handler(request)
+
+
+def _long_running(request: web.Request, info: RequestInfo | None) -> bool:
+    """Watches, streams and proxies hold no seat (upstream's long-running request check)."""
+    query = request.query
+    if request.method == "GET" and query.get("watch") in ("1", "true"):
+        return True
+    if info is None:
+        return False
+    if info.subresource in LONG_RUNNING_SUBRESOURCES:
+        return True
+    return info.subresource == "log" and query.get("follow") in ("1", "true")
 
 
 class Routes:
@@ -181,10 +207,12 @@ class Routes:
         return response
 
 
-def build_app(routes: Routes) -> web.Application:
+def build_app(routes: Routes, flow_control: flowcontrol.FlowControl | None = None) -> web.Application:
     middlewares: list[Any] = [status_errors, authenticate]
     if routes.prometheus is not None:
         middlewares.insert(0, prometheus.observe)
     app = web.Application(middlewares=middlewares, client_max_size=4 * 1024 * 1024)
+    if flow_control is not None:
+        app[FLOW_CONTROL_KEY] = flow_control
     routes.install(app)
     return app

@@ -19,7 +19,7 @@ from aiohttp import web
 from kybernetes.api import patch, schema
 from kybernetes.api.registry import Registry, Resource
 from kybernetes.api.strategies import generic_strategy
-from kybernetes.apiserver import bootstrap, certs, crds, kubeconfig, nodeproxy, prometheus
+from kybernetes.apiserver import bootstrap, certs, crds, flowcontrol, kubeconfig, nodeproxy, prometheus
 from kybernetes.apiserver.admission import Admission
 from kybernetes.apiserver.app import Routes, build_app
 from kybernetes.apiserver.handlers import ResourceHandler
@@ -47,6 +47,8 @@ class Options:
     compact_keep_revisions: int = 10000  # history kept for watches from old resourceVersions
     compact_interval: float = 300.0
     watch_bookmark_interval: float = 30.0
+    max_requests_inflight: int = flowcontrol.DEFAULT_INFLIGHT  # with the mutating limit: API Priority and Fairness
+    max_mutating_requests_inflight: int = flowcontrol.DEFAULT_MUTATING_INFLIGHT
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -116,7 +118,8 @@ class APIServer:
         address = f"{self.options.bind_address}:{self.options.https_port}"
         routes = Routes(self.registry, self.handler, address, lambda: self._ready, self.custom_schemas,
                         metrics=self.metrics.handle, prometheus=prometheus.metrics_handler)
-        return build_app(routes)
+        return build_app(routes, flowcontrol.FlowControl(
+            self.options.max_requests_inflight + self.options.max_mutating_requests_inflight))
 
     def mark_ready(self) -> None:
         self._ready = True

@@ -52,7 +52,9 @@ def _apiserver_options(args: argparse.Namespace) -> Any:
                    datastore=args.datastore, extra_sans=list(args.tls_san or []),
                    compact_keep_revisions=args.storage_keep_revisions,
                    compact_interval=args.storage_compact_interval,
-                   watch_bookmark_interval=args.watch_bookmark_interval)
+                   watch_bookmark_interval=args.watch_bookmark_interval,
+                   max_requests_inflight=args.max_requests_inflight,
+                   max_mutating_requests_inflight=args.max_mutating_requests_inflight)
 
 
 def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
@@ -64,6 +66,9 @@ def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage-keep-revisions", type=int, default=10000,
                    help="revisions of history kept for watches (older ones get 410 Gone)")
     p.add_argument("--storage-compact-interval", type=float, default=300.0, help="seconds between compactions")
+    p.add_argument("--max-requests-inflight", type=int, default=100,
+                   help="with --max-mutating-requests-inflight: the seats API Priority and Fairness shares out")
+    p.add_argument("--max-mutating-requests-inflight", type=int, default=50)
     p.add_argument("--watch-bookmark-interval", type=float, default=30.0,
                    help="seconds between BOOKMARK events on watches that asked for them")
     p.add_argument("-v", "--verbose", action="store_true")

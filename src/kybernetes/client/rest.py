@@ -33,6 +33,7 @@ APPLY_PATCH = "application/apply-patch+yaml"
 
 _REGISTRY = default_registry()
 IDLE_CONNECTION_TIMEOUT = 90.0
+MAX_RETRIES = 10  # client-go's default for answers with Retry-After
 
 
 def resource(group: str, version: str, plural: str) -> Resource:
@@ -112,23 +113,30 @@ class Client:
     async def request(self, method: str, url_path: str, *, params: Mapping[str, str] | None = None,
                       body: Any = None, content_type: str = JSON, deadline: float | None = None,
                       accept: str = JSON) -> Any:
-        """One request; returns the decoded JSON body (or text for non-JSON answers)."""
+        """One request; returns the decoded JSON body (or text for non-JSON answers).  Like client-go, a 429 with
+        ``Retry-After`` (the server's flow control turned it away unprocessed) is sent again after that many
+        seconds, up to :data:`MAX_RETRIES` times."""
         data = None if body is None else (body if isinstance(body, bytes) else orjson.dumps(body))
         headers = {"Accept": accept}
         if data is not None:
             headers["Content-Type"] = content_type
-        try:
-            timeout = self._default_timeout if not deadline else aiohttp.ClientTimeout(total=deadline)
-            async with self.session.request(
-                method, self.config.server + url_path, params=params or None, data=data, headers=headers,
-                timeout=timeout,
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-                ctype = resp.headers.get("Content-Type", "")
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise ServerUnavailable({"code": 503, "reason": "ServiceUnavailable",
-                                     "message": f"{method} {url_path}: {type(exc).__name__}: {exc}"}) from exc
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                timeout = self._default_timeout if not deadline else aiohttp.ClientTimeout(total=deadline)
+                async with self.session.request(
+                    method, self.config.server + url_path, params=params or None, data=data, headers=headers,
+                    timeout=timeout,
+                ) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                    ctype = resp.headers.get("Content-Type", "")
+                    retry_after = resp.headers.get("Retry-After", "")
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                raise ServerUnavailable({"code": 503, "reason": "ServiceUnavailable",
+                                         "message": f"{method} {url_path}: {type(exc).__name__}: {exc}"}) from exc
+            if status != 429 or not retry_after.isdigit() or attempt == MAX_RETRIES:
+                break
+            await asyncio.sleep(min(int(retry_after), 10))
         decoded: Any = raw
         if "json" in ctype and raw:
             try:

@@ -135,3 +135,12 @@ async def test_unreachable_server_is_unavailable() -> None:
     sender = PatchSender(ClientConfig(server=f"http://127.0.0.1:{port}"), user_agent="test", timeout=2)
     with pytest.raises(ServerUnavailable):
         await sender.patch("/a", b"{}")
+
+
+async def test_patch_retries_429_with_retry_after() -> None:
+    too_many = (b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 2\r\n\r\n{}")
+    fake = FakeServer([(too_many, False), (OK, False)])
+    async with serving(fake) as sender:
+        assert await sender.patch("/api/v1/nodes/n/status", {"status": {}}) == {"a": "bc"}
+    assert len(fake.requests) == 2 and fake.connections == 1

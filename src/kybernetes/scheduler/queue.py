@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -72,6 +73,7 @@ class SchedulingQueue:
         self._unschedulable: dict[str, QueuedPod] = {}
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
+        self._backoff_changed = asyncio.Event()
         self.scheduling_cycle = 0
         self.move_request_cycle = -1
         self._closed = False
@@ -102,6 +104,8 @@ class SchedulingQueue:
         self._unschedulable.pop(qp.key, None)
         self._where[qp.key] = "backoff"
         heapq.heappush(self._backoff, (self.backoff_expiry(qp), next(self._seq), qp.key))
+        if self._backoff[0][2] == qp.key:
+            self._backoff_changed.set()  # the flusher may be sleeping past this pod's expiry
 
     def backoff_expiry(self, qp: QueuedPod) -> float:
         return qp.last_failure + backoff_duration(qp.attempts, self.initial_backoff, self.max_backoff)
@@ -221,10 +225,19 @@ class SchedulingQueue:
             if now - qp.unschedulable_since >= MAX_UNSCHEDULABLE:
                 self._requeue(qp)
 
-    async def run(self, interval: float = FLUSH_INTERVAL / 10) -> None:
-        """Flush periodically until cancelled (a tenth of a second keeps back-off expiry prompt)."""
+    def next_flush_in(self, interval: float = FLUSH_INTERVAL) -> float:
+        """Seconds until the next flush: the earliest back-off expiry, at most ``interval``."""
+        if not self._backoff:
+            return interval
+        return max(0.0, min(interval, self._backoff[0][0] - self.now()))
+
+    async def run(self, interval: float = FLUSH_INTERVAL) -> None:
+        """Flush until cancelled: when the earliest back-off expires, and at least every ``interval`` (an idle
+        queue wakes once a second, like upstream's flush loops)."""
         while True:
-            await asyncio.sleep(interval)
+            self._backoff_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._backoff_changed.wait(), self.next_flush_in(interval))
             self.flush()
 
     def close(self) -> None:

@@ -3,6 +3,9 @@ cluster events their rejecting plugins wait for."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from sched_builders import pod
 
@@ -145,3 +148,34 @@ async def test_pop_waits_for_add() -> None:
     assert qp is not None and qp.key == "default/p"
     q.close()
     assert await q.pop() is None
+
+
+def test_next_flush_waits_for_the_earliest_backoff_expiry() -> None:
+    q, clock = make()
+    assert q.next_flush_in() == 1.0  # nothing backing off: the idle once-a-second tick
+    q.add(pod("p"))
+    qp = q.pop_nowait()
+    assert qp is not None
+    q.add_backoff(qp)  # expires 1 s after its failure
+    clock.t += 0.75
+    assert q.next_flush_in() == pytest.approx(0.25)
+    clock.t += 1.0
+    assert q.next_flush_in() == 0.0
+
+
+async def test_flusher_wakes_for_a_new_backoff_without_polling() -> None:
+    q = SchedulingQueue(now=time.monotonic, initial_backoff=0.05, max_backoff=0.05)
+    task = asyncio.create_task(q.run(interval=60.0))  # the idle tick alone would take a minute
+    try:
+        await asyncio.sleep(0.05)
+        q.add(pod("p"))
+        qp = q.pop_nowait()
+        assert qp is not None
+        q.add_backoff(qp)
+        for _ in range(40):
+            if q.location("default/p") == "active":
+                break
+            await asyncio.sleep(0.025)
+        assert q.location("default/p") == "active"
+    finally:
+        task.cancel()

@@ -93,3 +93,29 @@ async def test_event_recorder_senders_keep_each_object_in_order(apiserver: Clust
             task.cancel()
         by_object = {e["involvedObject"]["name"]: e["count"] for e in events["items"]}
         assert by_object == {f"busy-{i}": 3 for i in range(8)} and len(events["items"]) == 8
+
+
+async def test_gc_discovery_aggregated_matches_legacy(apiserver: Cluster) -> None:
+    """The garbage collector's two-request aggregated discovery finds what the per-group legacy walk finds."""
+    from kybernetes.controllers import gc_client
+
+    async with Client(load_kubeconfig(apiserver.kubeconfig)) as client:
+        aggregated = await gc_client.discover(client)
+
+        async def legacy_only(method: str, path: str, **kw: object) -> object:
+            if path in ("/api", "/apis") and kw.get("accept") == gc_client.AGGREGATED_ACCEPT:
+                return {"kind": "APIVersions"}  # a server without aggregated discovery
+            return await real(method, path, **kw)  # type: ignore[arg-type]
+
+        real = client.request
+        client.request = legacy_only  # type: ignore[method-assign,assignment]
+        legacy = await gc_client.discover(client)
+
+    def facts(d: gc_client.Discovery) -> set[tuple[str, str, str, str, bool]]:
+        return {(r.group, r.version, r.plural, r.kind, r.namespaced) for r in d.resources}
+
+    assert facts(aggregated) == facts(legacy)
+    assert ("apps", "v1", "deployments", "Deployment", True) in facts(aggregated)
+    assert ("", "v1", "nodes", "Node", False) in facts(aggregated)
+    assert {r.verbs for r in aggregated.resources if r.plural == "pods"} == \
+        {r.verbs for r in legacy.resources if r.plural == "pods"}

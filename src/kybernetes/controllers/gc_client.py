@@ -1,7 +1,8 @@
 """Discovery and metadata-only list/watch for controllers that handle every resource (garbage collector, namespace
 deletion).
 
-* :func:`discover` reads ``/api/v1`` and ``/apis/<group>/<preferred version>`` and returns one
+* :func:`discover` reads aggregated discovery (``/api`` and ``/apis``, two requests, as upstream's clients do since
+  1.30; a server without it: ``/api/v1`` and ``/apis/<group>/<preferred version>``) and returns one
   :class:`~kybernetes.api.registry.Resource` per served top-level resource (subresources dropped), so custom
   resources are found too.  A group whose resource list cannot be read is reported in ``failed`` and skipped.
 * :class:`MetadataClient` is a :class:`~kybernetes.client.rest.Client` whose lists and watches ask for
@@ -23,6 +24,7 @@ from kybernetes.client.rest import Client
 Obj = dict[str, Any]
 METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+AGGREGATED_ACCEPT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 
 
 @dataclass
@@ -50,11 +52,34 @@ def _resources_of(group: str, version: str, body: Obj) -> list[Resource]:
     return out
 
 
+def _aggregated_resources(doc: Obj) -> list[Resource]:
+    """The preferred (first) version's resources of every group in an APIGroupDiscoveryList."""
+    out: list[Resource] = []
+    for group in doc.get("items") or []:
+        name = str((group.get("metadata") or {}).get("name") or "")
+        versions = group.get("versions") or []
+        if not versions:
+            continue
+        version = str(versions[0].get("version") or "")
+        for entry in versions[0].get("resources") or []:
+            kind = (entry.get("responseKind") or {}).get("kind") or ""
+            out.append(Resource(group=name, version=version, kind=str(kind), plural=str(entry.get("resource") or ""),
+                                namespaced=entry.get("scope") == "Namespaced",
+                                verbs=tuple(str(v) for v in entry.get("verbs") or ())))
+    return out
+
+
 async def discover(client: Client) -> Discovery:
     """Every served resource (core v1 plus each group's preferred version, like upstream's preferred resources).
 
     Raises ApiError/ServerUnavailable only when the core or group list itself cannot be read."""
     result = Discovery()
+    core_doc = await client.request("GET", "/api", accept=AGGREGATED_ACCEPT)
+    if isinstance(core_doc, dict) and core_doc.get("kind") == "APIGroupDiscoveryList":
+        groups_doc = await client.request("GET", "/apis", accept=AGGREGATED_ACCEPT)
+        result.resources.extend(_aggregated_resources(core_doc))
+        result.resources.extend(_aggregated_resources(groups_doc))
+        return result
     core = await client.request("GET", "/api/v1")
     result.resources.extend(_resources_of("", "v1", core))
     groups = await client.request("GET", "/apis")

@@ -296,3 +296,45 @@ async def test_many_concurrent_creates(store: Storage, root: str) -> None:
     assert await store.count(root + "p/") == 500
     listed = await store.list(root + "p/")
     assert [kv.key for kv in listed.items] == [f"{root}p/{i:04d}" for i in range(500)]
+
+
+async def test_concurrent_updates_with_the_current_hint_exactly_one_wins(store: Storage, root: str) -> None:
+    kv = await store.create(root + "a", b"v0")
+    results = await asyncio.gather(
+        *(store.update(root + "a", f"v{i}".encode(), kv.mod_revision, current=kv) for i in range(1, 33)),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if isinstance(r, KeyValue)]
+    assert len(winners) == 1
+    assert all(isinstance(r, ConflictError) for r in results if not isinstance(r, KeyValue))
+    assert await store.get(root + "a") == winners[0]
+    assert winners[0].create_revision == kv.mod_revision
+
+
+@pytest.mark.parametrize("compact", [False, True])
+async def test_a_stale_current_hint_conflicts(store: Storage, root: str, compact: bool) -> None:
+    """A caller's outdated copy never overwrites a newer version, also after compaction removed history."""
+    old = await store.create(root + "a", b"v0")
+    newer = await store.update(root + "a", b"v1", old.mod_revision)
+    newest = await store.update(root + "a", b"v2", newer.mod_revision)
+    if compact:
+        await store.compact(newest.mod_revision)
+    for stale in (old, newer):
+        with pytest.raises(ConflictError):
+            await store.update(root + "a", b"lost", stale.mod_revision, current=stale)
+    gone = await store.delete(root + "a", newest.mod_revision)
+    with pytest.raises((ConflictError, KeyNotFoundError)):
+        await store.update(root + "a", b"lost", newest.mod_revision, current=newest)
+    assert gone.value == b"v2"
+    with pytest.raises(KeyNotFoundError):
+        await store.get(root + "a")
+
+
+async def test_the_current_hint_gives_the_same_events(store: Storage, root: str) -> None:
+    kv = await store.create(root + "a", b"v0")
+    stream = store.watch(root, kv.mod_revision)
+    hinted = await store.update(root + "a", b"v1", kv.mod_revision, current=kv)
+    plain = await store.update(root + "a", b"v2", hinted.mod_revision)
+    events = [await anext(stream), await anext(stream)]
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert [(e.kv, e.prev) for e in events] == [(hinted, kv), (plain, hinted)]

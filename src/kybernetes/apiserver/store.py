@@ -385,7 +385,8 @@ class RestStore:
                 await self.hooks.after_write(res, None, old_stored)
                 return result
             try:
-                written = await self.storage.update(key, objects.encode_for_store(new), kv.mod_revision)
+                written = await self.storage.update(key, objects.encode_for_store(new), kv.mod_revision,
+                                                    current=kv)
             except ConflictError:
                 continue
             except KeyNotFoundError:
@@ -451,7 +452,8 @@ class RestStore:
                 if opts.dry_run:
                     return self.from_storage(res, new), False
                 try:
-                    written = await self.storage.update(key, objects.encode_for_store(new), kv.mod_revision)
+                    written = await self.storage.update(key, objects.encode_for_store(new), kv.mod_revision,
+                                                    current=kv)
                 except ConflictError:
                     continue
                 result = self.decode(res, written)

@@ -112,8 +112,11 @@ class Storage(Protocol):
     async def count(self, prefix: str) -> int:
         ...
 
-    async def update(self, key: str, value: bytes, expected_revision: int = 0) -> KeyValue:
-        """Replace ``key``'s value; ``expected_revision`` 0 means unconditional."""
+    async def update(self, key: str, value: bytes, expected_revision: int = 0, *,
+                     current: KeyValue | None = None) -> KeyValue:
+        """Replace ``key``'s value; ``expected_revision`` 0 means unconditional.  ``current``: the caller's copy of
+        the version at ``expected_revision`` (a hint a backend may use instead of reading the key again; the
+        outcome is the same)."""
         ...
 
     async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:

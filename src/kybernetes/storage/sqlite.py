@@ -153,8 +153,9 @@ class SQLiteStorage:
         n: int = await self._read(sql.count, prefix)
         return n
 
-    async def update(self, key: str, value: bytes, expected_revision: int = 0) -> KeyValue:
-        kv: KeyValue = await self._write(sql.update, key, value, expected_revision)
+    async def update(self, key: str, value: bytes, expected_revision: int = 0, *,
+                     current: KeyValue | None = None) -> KeyValue:
+        kv: KeyValue = await self._write(sql.update, key, value, expected_revision, current)
         return kv
 
     async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:

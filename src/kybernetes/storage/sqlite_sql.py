@@ -155,8 +155,22 @@ def create(conn: sqlite3.Connection, events: list[Event], key: str, value: bytes
 
 
 def update(
-    conn: sqlite3.Connection, events: list[Event], key: str, value: bytes, expected_revision: int
+    conn: sqlite3.Connection, events: list[Event], key: str, value: bytes, expected_revision: int,
+    current: KeyValue | None = None,
 ) -> KeyValue:
+    if current is not None and expected_revision and current.key == key and \
+            current.mod_revision == expected_revision and expected_revision > compacted_revision(conn):
+        # No read: the unique (name, prev_revision) index refuses a second successor of ``expected_revision``, so a
+        # stale ``current`` conflicts.  Only above the compacted revision: below it, compaction may have removed
+        # the successor row that would have refused the insert.
+        try:
+            cur = conn.execute(_INSERT, (key, 0, 0, current.create_revision, expected_revision, value,
+                                         current.value))
+        except sqlite3.IntegrityError:
+            raise ConflictError(key) from None
+        kv = KeyValue(key, value, current.create_revision, int(cur.lastrowid or 0))
+        events.append(Event(EventType.UPDATE, kv, current))
+        return kv
     row = _live(conn, key)
     if expected_revision and row[0] != expected_revision:
         raise ConflictError(key)

@@ -254,16 +254,19 @@ async def test_guaranteed_update_gives_up_after_attempts(store: Storage, root: s
         await guaranteed_update(store, root + "n", always_raced, attempts=3)
 
 
-async def test_concurrent_conflicting_updates_exactly_one_wins(store: Storage, root: str) -> None:
+@pytest.mark.parametrize("hinted", [False, True])  # with the caller's copy of the current version, or without
+async def test_concurrent_conflicting_updates_exactly_one_wins(store: Storage, root: str, hinted: bool) -> None:
     kv = await store.create(root + "a", b"v0")
+    current = kv if hinted else None
     results = await asyncio.gather(
-        *(store.update(root + "a", f"v{i}".encode(), kv.mod_revision) for i in range(1, 33)),
+        *(store.update(root + "a", f"v{i}".encode(), kv.mod_revision, current=current) for i in range(1, 33)),
         return_exceptions=True,
     )
     winners = [r for r in results if isinstance(r, KeyValue)]
     assert len(winners) == 1
     assert all(isinstance(r, ConflictError) for r in results if not isinstance(r, KeyValue))
     assert await store.get(root + "a") == winners[0]
+    assert winners[0].create_revision == kv.mod_revision
 
 
 async def test_concurrent_creates_of_one_key_exactly_one_wins(store: Storage, root: str) -> None:
@@ -296,19 +299,6 @@ async def test_many_concurrent_creates(store: Storage, root: str) -> None:
     assert await store.count(root + "p/") == 500
     listed = await store.list(root + "p/")
     assert [kv.key for kv in listed.items] == [f"{root}p/{i:04d}" for i in range(500)]
-
-
-async def test_concurrent_updates_with_the_current_hint_exactly_one_wins(store: Storage, root: str) -> None:
-    kv = await store.create(root + "a", b"v0")
-    results = await asyncio.gather(
-        *(store.update(root + "a", f"v{i}".encode(), kv.mod_revision, current=kv) for i in range(1, 33)),
-        return_exceptions=True,
-    )
-    winners = [r for r in results if isinstance(r, KeyValue)]
-    assert len(winners) == 1
-    assert all(isinstance(r, ConflictError) for r in results if not isinstance(r, KeyValue))
-    assert await store.get(root + "a") == winners[0]
-    assert winners[0].create_revision == kv.mod_revision
 
 
 @pytest.mark.parametrize("compact", [False, True])

@@ -24,7 +24,7 @@ scales to thousands of nodes.  Pod keys go through a work queue; :func:`simulate
 :meth:`SimulatedNodes.resume`: how tests make a node go NotReady.
 
 Options (``options`` dict): ``complete_after``, ``lease_interval``, ``status_interval``, ``lease_duration``,
-``workers`` (pod workers, 16), ``events`` (record kubelet events at all, True: the node registration events),
+``workers`` (pod workers, 64), ``events`` (record kubelet events at all, True: the node registration events),
 ``pod_events`` (also the container events of pods, False), ``concurrency`` (registration and heartbeats
 in flight, 32).
 """

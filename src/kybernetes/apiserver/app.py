@@ -83,7 +83,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         info = None  # the handler answers 404
     if _long_running(request, info):
         return await handler(request)
-    facts = flowcontrol.RequestFacts(info.namespace, info.resource, info.group) if info else flowcontrol.RequestFacts()
+    facts = flowcontrol.RequestFacts(info.namespace, info.resource) if info else flowcontrol.RequestFacts()
     async with flow.admit(flowcontrol.classify(user, facts)):
         return await handler(request)
 

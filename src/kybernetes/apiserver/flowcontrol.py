@@ -55,7 +55,6 @@ class RequestFacts:
 
     namespace: str = ""
     resource: str = ""
-    group: str = ""
 
 
 def classify(user: User | None, facts: RequestFacts) -> str:

@@ -303,8 +303,7 @@ class MetricsAPI:
         try:
             while True:
                 with contextlib.suppress(Exception):
-                    async with self._lock:
-                        await self._scrape_locked()
+                    await self.scrape()
                 await asyncio.sleep(self.next_scrape_in())
         finally:
             if self._fetcher is not None:

@@ -7,6 +7,7 @@ subresource log.  Namespaces themselves: ``/api/v1/namespaces/x`` is the namespa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from kybernetes.api import errors
@@ -26,6 +27,7 @@ class RequestInfo:
     namespaced_path: bool = False
 
 
+@functools.lru_cache(maxsize=1024)  # the metrics, flow control and handler layers each ask for every request
 def parse_resource_path(path: str) -> RequestInfo | None:
     """Parse ``/api/...`` or ``/apis/...`` below the group-version; None when it is not a resource path.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import gc
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +27,11 @@ from kybernetes.apiserver.objects import Obj
 from kybernetes.apiserver.presenting import Presenter
 from kybernetes.apiserver.store import RestStore
 from kybernetes.apiserver.watchcache import WatchCaches
+from kybernetes.client import gctuning
 from kybernetes.storage.interface import Storage
 from kybernetes.storage.sqlite import SQLiteStorage
 
 log = logging.getLogger(__name__)
-# a young collection per 10,000 net allocations instead of 700: request and watch objects are trees freed by
-# reference counting, and every young collection also walks the caches' survivors
-GC_THRESHOLDS = (10_000, 10, 10)
 
 
 @dataclass
@@ -146,9 +143,8 @@ async def run(options: Options, ready: asyncio.Event | None = None) -> None:
     runner: web.AppRunner | None = None
     try:
         await server.prepare()
-        gc.set_threshold(*GC_THRESHOLDS)
-        gc.collect()
-        gc.freeze()  # imports, schema tables, bootstrap objects: never garbage, never walked again
+        gctuning.tune()
+        gctuning.freeze()  # imports, schema tables, bootstrap objects: never garbage, never walked again
         runner = web.AppRunner(server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, options.bind_address, options.https_port,

@@ -20,11 +20,11 @@ CM = User("system:kube-controller-manager")
 @pytest.mark.parametrize(("user", "facts", "level"), [
     pytest.param(User("admin", ("system:masters",)), RequestFacts("default", "pods"), "exempt", id="masters"),
     pytest.param(None, RequestFacts(), "exempt", id="probe"),
-    pytest.param(CM, RequestFacts("kube-system", "leases", "coordination.k8s.io"), "leader-election",
+    pytest.param(CM, RequestFacts("kube-system", "leases"), "leader-election",
                  id="leader-election"),
     pytest.param(CM, RequestFacts("default", "pods"), "workload-high", id="controller-manager"),
     pytest.param(User("system:kube-scheduler"), RequestFacts("default", "pods"), "workload-high", id="scheduler"),
-    pytest.param(NODE, RequestFacts("kube-node-lease", "leases", "coordination.k8s.io"), "node-high",
+    pytest.param(NODE, RequestFacts("kube-node-lease", "leases"), "node-high",
                  id="node-lease"),
     pytest.param(NODE, RequestFacts("", "nodes"), "node-high", id="node-status"),
     pytest.param(NODE, RequestFacts("default", "pods"), "system", id="pod-status"),

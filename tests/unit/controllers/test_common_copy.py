@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from kybernetes.controllers.common import controller_ref, json_copy, pod_condition
+from kybernetes.api.patch.common import clone
+from kybernetes.controllers.common import controller_ref, pod_condition
 
 
 @pytest.mark.parametrize("value", [
@@ -17,7 +18,7 @@ from kybernetes.controllers.common import controller_ref, json_copy, pod_conditi
     {"nested": {"deep": [{"k": "v"}, [1, [2, [3]]]]}},
 ])
 def test_json_copy_is_equal_and_independent(value: Any) -> None:
-    copied = json_copy(value)
+    copied = clone(value)
     assert copied == value
     if isinstance(value, (dict, list)) and value:
         assert copied is not value

@@ -10,13 +10,14 @@ import logging
 from typing import Any
 
 from kybernetes.api.errors import StatusError
+from kybernetes.api.patch.common import clone
 from kybernetes.api.selectors import LabelSelector, selector_from_label_selector
 from kybernetes.client.errors import NotFoundError
 from kybernetes.client.events import EventRecorder
 from kybernetes.client.informer import Informer, split_key
 from kybernetes.client.rest import Client, resource
 from kybernetes.controllers.base import Context, Controller
-from kybernetes.controllers.common import PODS, controller_ref, json_copy, owner_reference
+from kybernetes.controllers.common import PODS, controller_ref, owner_reference
 from kybernetes.controllers.deployment import sync as dsync
 from kybernetes.controllers.deployment import util
 from kybernetes.controllers.deployment.sync import DeploymentApi, Rollout
@@ -157,7 +158,7 @@ class DeploymentController(Controller):
         cached = self.deployments.lister.get(namespace, name)
         if cached is None:
             return
-        d = json_copy(cached)
+        d = clone(cached)
         selector = deployment_selector(d)
         if selector.empty:
             self.api.event(d, "Warning", "SelectingAll",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kybernetes.controllers.common import json_copy
+from kybernetes.api.patch.common import clone
 from kybernetes.controllers.deployment import util
 
 Obj = dict[str, Any]
@@ -30,7 +30,7 @@ def new_rs_replicas(d: Obj, all_rss: list[Obj], new_rs: Obj | None) -> int:
 
 def old_rs_scale_down(d: Obj, new_rs: Obj | None, old_rss: list[Obj]) -> list[tuple[str, int]]:
     """Ordered (ReplicaSet name, new size) steps that shrink old ReplicaSets (``reconcileOldReplicaSets``)."""
-    old = [json_copy(rs) for rs in old_rss]
+    old = [clone(rs) for rs in old_rss]
     if util.total_replicas(old) == 0:
         return []
     all_count = util.total_replicas([*old, new_rs])

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from kybernetes.api.patch.common import clone
 from kybernetes.client.errors import AlreadyExistsError
-from kybernetes.controllers.common import json_copy, owner_reference
+from kybernetes.controllers.common import owner_reference
 from kybernetes.controllers.deployment import progress, recreate, rolling, util
 
 Obj = dict[str, Any]
@@ -108,10 +109,10 @@ def is_scaling_event(d: Obj, rss: list[Obj]) -> bool:
 def new_rs_object(d: Obj, template_hash: str, size: int, new_revision: str) -> Obj:
     """The ReplicaSet for the deployment's current template: template + hash label, selector + hash label."""
     spec = d.get("spec") or {}
-    template = json_copy(spec.get("template") or {})
+    template = clone(spec.get("template") or {})
     tmeta = template.setdefault("metadata", {})
     tmeta["labels"] = {**(tmeta.get("labels") or {}), util.DEFAULT_UNIQUE_LABEL: template_hash}
-    selector = json_copy(spec.get("selector") or {})
+    selector = clone(spec.get("selector") or {})
     selector["matchLabels"] = {**(selector.get("matchLabels") or {}), util.DEFAULT_UNIQUE_LABEL: template_hash}
     meta = d.get("metadata") or {}
     rs: Obj = {
@@ -134,7 +135,7 @@ class Rollout:
                  clock: Callable[[], float] = time.time) -> None:
         self.api = api
         self.d = d
-        self.rss = [json_copy(rs) for rs in rss]
+        self.rss = [clone(rs) for rs in rss]
         self.pods_by_rs_uid = pods_by_rs_uid or {}
         self.clock = clock
         self.requeue: float | None = None  # seconds after which the controller should look again
@@ -152,7 +153,7 @@ class Rollout:
     async def scale_rs(self, rs: Obj, size: int) -> Obj:
         """Set size and replica annotations; ``ScalingReplicaSet`` event when the size changed."""
         old_size = util.replicas(rs)
-        copy_ = json_copy(rs)
+        copy_ = clone(rs)
         changed = util.set_replicas_annotations(copy_, util.replicas(self.d),
                                                 util.replicas(self.d) + util.max_surge(self.d))
         if old_size == size and not changed:
@@ -179,7 +180,7 @@ class Rollout:
         now = self.clock()
         status = self.d.setdefault("status", {})
         if existing is not None:
-            rs = json_copy(existing)
+            rs: Obj = clone(existing)
             changed = util.set_new_rs_annotations(self.d, rs, new_revision, exists=True)
             min_ready = int((self.d.get("spec") or {}).get("minReadySeconds") or 0)
             if changed or int((rs.get("spec") or {}).get("minReadySeconds") or 0) != min_ready:

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from kybernetes.controllers.common import controller_ref, json_copy, parse_time
+from kybernetes.api.patch.common import clone
+from kybernetes.controllers.common import controller_ref, parse_time
 
 Obj = dict[str, Any]
 
@@ -69,7 +70,7 @@ def compute_hash(template: Obj, collision_count: int | None = None) -> str:
 
 
 def template_without_hash(template: Obj | None) -> Obj:
-    t: Obj = without_nulls(json_copy(template or {}))
+    t: Obj = without_nulls(clone(template or {}))
     labels = (t.get("metadata") or {}).get("labels")
     if isinstance(labels, dict):
         labels.pop(DEFAULT_UNIQUE_LABEL, None)

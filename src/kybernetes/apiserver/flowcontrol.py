@@ -101,6 +101,9 @@ class _Seat:
     async def __aenter__(self) -> None:
         if self._semaphore is None:  # exempt
             return
+        if not self._semaphore.locked():  # a free seat and nobody queued: no timer to arm
+            await self._semaphore.acquire()
+            return
         try:
             async with asyncio.timeout(self._control.queue_timeout):
                 await self._semaphore.acquire()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +25,18 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_last_second: list[Any] = [-1, ""]  # the current second and its text: writes stamp many objects per second
+
+
 def rfc3339(when: datetime | None = None) -> str:
-    return (when or now()).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if when is not None:
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    second = int(time.time())
+    if second != _last_second[0]:
+        _last_second[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _last_second[0] = second
+    text: str = _last_second[1]
+    return text
 
 
 def rfc3339_micro(when: datetime | None = None) -> str:

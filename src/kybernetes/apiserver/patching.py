@@ -26,7 +26,7 @@ def check_fields(res: Resource, body: Body, validation: str, warnings: list[str]
         return
     duplicates: list[str] = []
     if body.raw and body.media_type != codec.PROTOBUF:
-        duplicates = fieldvalidation.duplicate_fields(body.raw, body.media_type)
+        duplicates = fieldvalidation.duplicate_fields(body.raw, body.media_type, body.value)
     td = type_def(res)
     unknown = fieldvalidation.unknown_fields(body.value, td.name) if td is not None else []
     if not unknown and not duplicates:

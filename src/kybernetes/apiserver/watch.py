@@ -28,7 +28,7 @@ from kybernetes.apiserver.params import QueryParams
 from kybernetes.apiserver.presenting import partial_metadata
 from kybernetes.apiserver.requestinfo import RequestInfo
 from kybernetes.apiserver.watchcache import WatcherOverflow
-from kybernetes.storage.interface import CompactedError, Event, EventType
+from kybernetes.storage.interface import CompactedError, Event, EventType, KeyValue
 
 if TYPE_CHECKING:
     from kybernetes.apiserver.handlers import ResourceHandler
@@ -79,9 +79,13 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
     if info.name:  # a watch on a single object's URL (old style)
         key_prefix = res.key(info.namespace, info.name)
 
+    selective = bool(info.name) or label is not None or field is not None
+
     def matches(obj: Obj | None) -> bool:
         if obj is None:
             return False
+        if not selective:
+            return True
         if info.name and (obj.get("metadata") or {}).get("name") != info.name:
             return False
         if label is not None and not label((obj.get("metadata") or {}).get("labels") or {}):
@@ -155,7 +159,9 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
             last_rv = event.kv.mod_revision
             if not event.kv.key.startswith(key_prefix):
                 continue
-            new, old = _decoded(handler, res, event)
+            new = _decoded(handler, res, event.kv)
+            # without a selector only whether there was a previous version matters, not what it held
+            old = (_decoded(handler, res, event.prev) if selective else _PREVIOUS) if event.prev is not None else None
             line = _classify(event.type, new, old, matches)
             if line is not None:
                 pending.append(encoder.encode_shared(line[0], line[1], event))
@@ -187,15 +193,14 @@ def _shared(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
     return value
 
 
-def _decoded(handler: ResourceHandler, res: Resource, event: Event) -> tuple[Obj, Obj | None]:
-    def build() -> tuple[Obj, Obj | None]:
-        new = handler.store.from_storage(res, _decode(event.kv.value, event.kv.mod_revision))
-        old = None
-        if event.prev is not None:
-            old = handler.store.from_storage(res, _decode(event.prev.value, event.prev.mod_revision))
-        return new, old
+_PREVIOUS: Obj = {}  # stands for a previous version nobody needs to look at
 
-    result: tuple[Obj, Obj | None] = _shared(("obj", event.kv.key, event.kv.mod_revision, res.api_version), build)
+
+def _decoded(handler: ResourceHandler, res: Resource, kv: KeyValue) -> Obj:
+    def build() -> Obj:
+        return handler.store.from_storage(res, _decode(kv.value, kv.mod_revision))
+
+    result: Obj = _shared(("obj", kv.key, kv.mod_revision, res.api_version), build)
     return result
 
 

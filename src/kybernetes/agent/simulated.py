@@ -42,7 +42,6 @@ from typing import Any
 from kybernetes.agent import simulated_node as sn
 from kybernetes.agent.simulated_events import KubeletEvents, pod_ref
 from kybernetes.agent.simulated_heartbeat import Beat, HeartbeatSchedule
-from kybernetes.agent.simulated_http import PatchSender
 from kybernetes.agent.simulated_pods import (
     DEFAULT_COMPLETE_AFTER,
     PodIPAllocator,
@@ -59,7 +58,7 @@ from kybernetes.client import gctuning
 from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.errors import AlreadyExistsError, ApiError, ConflictError, NotFoundError
 from kybernetes.client.informer import Informer, key_of, split_key
-from kybernetes.client.rest import Client, path, resource
+from kybernetes.client.rest import MERGE_PATCH, Client, path, resource
 from kybernetes.client.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,6 @@ class SimulatedNodes:
                  options: dict[str, Any] | None = None) -> None:
         opts = dict(options or {})
         self.client = client
-        self.patches = PatchSender(client.config, user_agent=client.user_agent)  # status and Lease patches
         self.names = [f"{prefix}-{i}" for i in range(count)]
         self.index = {name: i for i, name in enumerate(self.names)}
         self._node_ips = {name: sn.node_ip(i) for i, name in enumerate(self.names)}
@@ -154,7 +152,10 @@ class SimulatedNodes:
                     ready.set()
         finally:
             self.queue.shutdown()
-            self.patches.close()
+
+    async def _patch(self, url_path: str, patch: Obj) -> None:
+        """A merge patch whose answer nobody reads (status and Lease writes)."""
+        await self.client.request("PATCH", url_path, body=patch, content_type=MERGE_PATCH, decode=False)
 
     # -- nodes -----------------------------------------------------------------------------------------------
 
@@ -190,14 +191,14 @@ class SimulatedNodes:
         old = ((node or {}).get("status") or {}).get("conditions")
         status = sn.node_status(name, self.index[name], kubelet_version=self.kubelet_version, now=time.time(),
                                 boot_id=self.boot_ids[name], old_conditions=old)
-        await self.patches.patch(path(NODES, "", name, "status"), {"status": status}, decode=False)
+        await self._patch(path(NODES, "", name, "status"), {"status": status})
 
     async def _renew(self, name: str, node: Obj | None = None) -> None:
         now = time.time()
         try:
-            await self.patches.patch(path(LEASES, sn.LEASE_NAMESPACE, name), {"spec": {
+            await self._patch(path(LEASES, sn.LEASE_NAMESPACE, name), {"spec": {
                 "holderIdentity": name, "leaseDurationSeconds": self.lease_duration,
-                "renewTime": sn.micro_time(now)}}, decode=False)
+                "renewTime": sn.micro_time(now)}})
         except NotFoundError:
             node = node or self.node_informer.lister.get("", name) or {"metadata": {"name": name}}
             with contextlib.suppress(AlreadyExistsError):
@@ -364,8 +365,7 @@ class SimulatedNodes:
             self._ips[uid] = (node, ip)
         status = running_status(pod, host_ip=self._node_ips[node], pod_ip=self._ips[uid][1], now=now)
         try:
-            await self.patches.patch(path(PODS, meta["namespace"], meta["name"], "status"), {"status": status},
-                                     decode=False)
+            await self._patch(path(PODS, meta["namespace"], meta["name"], "status"), {"status": status})
         except NotFoundError:
             self._release(uid)
             return
@@ -388,8 +388,7 @@ class SimulatedNodes:
         meta = pod["metadata"]
         status = terminated_status(pod, code=exit_code(pod), now=now, started_at=self._started.get(uid))
         with contextlib.suppress(NotFoundError):
-            await self.patches.patch(path(PODS, meta["namespace"], meta["name"], "status"), {"status": status},
-                                     decode=False)
+            await self._patch(path(PODS, meta["namespace"], meta["name"], "status"), {"status": status})
         self._finished.add(uid)
         self._release(uid)
 

@@ -18,7 +18,7 @@ from aiohttp import web
 from kybernetes.api import patch, schema
 from kybernetes.api.registry import Registry, Resource
 from kybernetes.api.strategies import generic_strategy
-from kybernetes.apiserver import bootstrap, certs, crds, flowcontrol, kubeconfig, nodeproxy, prometheus
+from kybernetes.apiserver import bootstrap, certs, crds, flowcontrol, front, kubeconfig, nodeproxy, prometheus
 from kybernetes.apiserver.admission import Admission
 from kybernetes.apiserver.app import Routes, build_app
 from kybernetes.apiserver.handlers import ResourceHandler
@@ -141,15 +141,20 @@ async def run(options: Options, ready: asyncio.Event | None = None) -> None:
     storage = await open_storage(options)
     server = APIServer(options, storage)
     runner: web.AppRunner | None = None
+    listener: asyncio.Server | None = None
+    connections: front.Front | None = None
     try:
         await server.prepare()
         gctuning.tune()
         gctuning.freeze()  # imports, schema tables, bootstrap objects: never garbage, never walked again
-        runner = web.AppRunner(server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        app = server.app()
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, options.bind_address, options.https_port,
-                           ssl_context=certs.server_ssl_context(pki), reuse_address=True)
-        await site.start()
+        assert runner.server is not None
+        connections = front.Front(app, list(app.middlewares), server.handler.handle, runner.server)
+        listener = await asyncio.get_running_loop().create_server(
+            connections, options.bind_address, options.https_port, ssl=certs.server_ssl_context(pki),
+            reuse_address=True, backlog=128)
         server.mark_ready()
         host = options.bind_address if options.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
         kubeconfig.write_kubeconfig(options.kubeconfig_path, f"https://{host}:{options.https_port}", pki)
@@ -159,7 +164,12 @@ async def run(options: Options, ready: asyncio.Event | None = None) -> None:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(server.metrics.run(), name="metrics scrape")  # kubelets → metrics.k8s.io
             tg.create_task(_return_free_memory(), name="malloc trim")
+            tg.create_task(connections.close_idle(), name="idle connections")
     finally:
+        if listener is not None:
+            listener.close()
+        if connections is not None:
+            connections.close()
         if runner is not None:
             with contextlib.suppress(Exception):
                 await runner.cleanup()

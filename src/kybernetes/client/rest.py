@@ -13,7 +13,7 @@ import asyncio
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import orjson
@@ -21,6 +21,7 @@ import orjson
 from kybernetes.api.registry import Resource, default_registry
 from kybernetes.client.config import ClientConfig
 from kybernetes.client.errors import ApiError, ServerUnavailable, error_from_status
+from kybernetes.client.http1 import Http1Pool, ProtocolError
 
 Obj = dict[str, Any]
 ObjList = list[Obj]  # "list" is also a method name in the classes below
@@ -76,6 +77,14 @@ class Client:
         self.timeout = qps_timeout
         self._default_timeout = aiohttp.ClientTimeout(total=qps_timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._http1: Http1Pool | None = None
+
+    @property
+    def http1(self) -> Http1Pool:
+        """Connections for whole-answer requests (everything but watches)."""
+        if self._http1 is None:
+            self._http1 = Http1Pool(self.config, user_agent=self.user_agent)
+        return self._http1
 
     def _ssl(self) -> ssl.SSLContext:
         return self.config.ssl_context()
@@ -96,6 +105,9 @@ class Client:
         return self._session
 
     async def close(self) -> None:
+        if self._http1 is not None:
+            self._http1.close()
+            self._http1 = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -112,31 +124,26 @@ class Client:
 
     async def request(self, method: str, url_path: str, *, params: Mapping[str, str] | None = None,
                       body: Any = None, content_type: str = JSON, deadline: float | None = None,
-                      accept: str = JSON) -> Any:
-        """One request; returns the decoded JSON body (or text for non-JSON answers).  Like client-go, a 429 with
-        ``Retry-After`` (the server's flow control turned it away unprocessed) is sent again after that many
-        seconds, up to :data:`MAX_RETRIES` times."""
+                      accept: str = JSON, decode: bool = True) -> Any:
+        """One request; returns the decoded JSON body (or text for non-JSON answers; None without ``decode``,
+        for callers that do not read a successful answer).  Like client-go, a 429 with ``Retry-After`` (the
+        server's flow control turned it away unprocessed) is sent again after that many seconds, up to
+        :data:`MAX_RETRIES` times."""
         data = None if body is None else (body if isinstance(body, bytes) else orjson.dumps(body))
-        headers = {"Accept": accept}
-        if data is not None:
-            headers["Content-Type"] = content_type
+        target = url_path + ("?" + urlencode(params) if params else "")
         for attempt in range(MAX_RETRIES + 1):
             try:
-                timeout = self._default_timeout if not deadline else aiohttp.ClientTimeout(total=deadline)
-                async with self.session.request(
-                    method, self.config.server + url_path, params=params or None, data=data, headers=headers,
-                    timeout=timeout,
-                ) as resp:
-                    raw = await resp.read()
-                    status = resp.status
-                    ctype = resp.headers.get("Content-Type", "")
-                    retry_after = resp.headers.get("Retry-After", "")
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                answer = await self.http1.request(method, target, data, accept=accept, content_type=content_type,
+                                                  time_limit=deadline or self.timeout)
+            except (TimeoutError, ConnectionError, ProtocolError, OSError) as exc:
                 raise ServerUnavailable({"code": 503, "reason": "ServiceUnavailable",
                                          "message": f"{method} {url_path}: {type(exc).__name__}: {exc}"}) from exc
-            if status != 429 or not retry_after.isdigit() or attempt == MAX_RETRIES:
+            if answer.status != 429 or not answer.retry_after.isdigit() or attempt == MAX_RETRIES:
                 break
-            await asyncio.sleep(min(int(retry_after), 10))
+            await asyncio.sleep(min(int(answer.retry_after), 10))
+        raw, status, ctype = answer.body, answer.status, answer.content_type
+        if not decode and status < 400:
+            return None
         decoded: Any = raw
         if "json" in ctype and raw:
             try:

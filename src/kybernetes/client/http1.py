@@ -1,35 +1,33 @@
-"""A lean HTTP/1.1 path for the simulated agent's two hot writes: ``pods/status`` and Lease merge patches.
+"""Plain requests to the API server over keep-alive HTTP/1.1 connections, without aiohttp.
 
-Thousands of simulated nodes make the agent send a patch per pod and a Lease renewal per node every 10 s; through
-aiohttp each request costs about three times the CPU of writing the request bytes on a keep-alive TLS connection
-and parsing the answer (request and header objects, URL parsing, timers, payload writers).  :class:`PatchSender`
-does only that, with the same credentials (the kubeconfig's TLS client certificate or bearer token), and gives the
-same results as :meth:`kybernetes.client.rest.Client.patch`: the decoded object, or the typed
-:mod:`kybernetes.client.errors` exception from the Status (:class:`ServerUnavailable` for transport failures and
-timeouts).  Everything else the agent does (informers, creates, deletes, events) stays on the shared client.
+Every component sends many small requests (creates, binds, status patches, Lease renewals) and reads whole answers;
+through aiohttp each costs about three times the client CPU of writing the request bytes on a kept-alive TLS
+connection and parsing the answer with llhttp (``httptools``) — request and header objects, URL parsing, timers,
+payload writers.  :class:`Http1Pool` does only that; :class:`kybernetes.client.rest.Client` sends every request
+through it except streams (watches), which stay on aiohttp.
 
-Connections are kept alive and reused (at most ``connections`` at once; more callers wait).  A request that fails
-on a reused connection before any answer arrived (the server closed it while idle) is sent once more on a new one:
-a merge patch of the same fields is idempotent.
+Connections are kept alive and reused (at most ``connections`` at once; more callers wait) while idle for less than
+:data:`IDLE_REUSE` seconds (the API server closes a connection idle for 75 s).  A request that fails on a reused
+connection before any answer arrived — the server closed it while idle — is sent once more on a new connection when
+its method is idempotent (GET, HEAD, PUT, DELETE, and PATCH: the same patch applies to the same result); a POST is
+not repeated: its caller sees :class:`ServerUnavailable`, as with Go's transport.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections import deque
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
-import orjson
 
 from kybernetes.client.config import ClientConfig
-from kybernetes.client.errors import ApiError, ServerUnavailable, error_from_status
 
-Obj = dict[str, Any]
-MERGE_PATCH = "application/merge-patch+json"
-MAX_RETRIES = 10  # answers 429 with Retry-After, as the shared client
+IDLE_REUSE = 60.0
+RETRIED_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "PATCH"})
 
 
 class ProtocolError(Exception):
@@ -47,6 +45,7 @@ class Response:
         self.started = False
         self._chunks: list[bytes] = []
         self.retry_after = ""
+        self.content_type = ""
         self._has_length = False
         self._no_length = False  # an answer whose body would end only when the connection does
         self._parser = httptools.HttpResponseParser(self)
@@ -76,6 +75,8 @@ class Response:
             self._has_length = True
         elif lowered == b"retry-after":
             self.retry_after = value.decode("latin-1").strip()
+        elif lowered == b"content-type":
+            self.content_type = value.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
         self._chunks.append(body)
@@ -129,90 +130,75 @@ class _Connection(asyncio.Protocol):
         return self._response, self._done
 
 
-class PatchSender:
-    def __init__(self, config: ClientConfig, *, user_agent: str, connections: int = 32,
-                 timeout: float = 30.0) -> None:
+class Http1Pool:
+    """Keep-alive connections to one server (the kubeconfig's URL and credentials).  ``request`` raises
+    ``ConnectionError``/``OSError``/``TimeoutError``/:class:`ProtocolError` when no answer could be had."""
+
+    def __init__(self, config: ClientConfig, *, user_agent: str, connections: int = 256) -> None:
         url = urlsplit(config.server)
         if url.scheme not in ("https", "http") or not url.hostname:
             raise ValueError(f"unsupported server URL {config.server!r}")
         self.host = url.hostname
         self.port = url.port or (443 if url.scheme == "https" else 80)
-        self.timeout = timeout
         self._tls: ssl.SSLContext | None = config.ssl_context() if url.scheme == "https" else None
         self._prefix = url.path.rstrip("/")
-        head = [f"Host: {url.netloc}", f"User-Agent: {user_agent}", "Accept: application/json"]
+        head = [f"Host: {url.netloc}", f"User-Agent: {user_agent}"]
         if config.token:
             head.append(f"Authorization: Bearer {config.token}")
         self._head = "\r\n".join(head)
-        self._idle: deque[_Connection] = deque()
+        self._idle: deque[tuple[float, _Connection]] = deque()
         self._slots = asyncio.Semaphore(connections)
 
-    async def patch(self, url_path: str, patch: Obj | bytes, *, content_type: str = MERGE_PATCH,
-                    decode: bool = True) -> Obj:
-        """PATCH ``url_path`` (``/api/v1/...``) with ``patch``; the object the server answered (an empty dict
-        without ``decode``: the caller does not read it, so a successful answer is not parsed)."""
-        body = patch if isinstance(patch, bytes) else orjson.dumps(patch)
-        request = (f"PATCH {self._prefix}{url_path} HTTP/1.1\r\n{self._head}\r\nContent-Type: {content_type}\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-        for attempt in range(MAX_RETRIES + 1):
-            async with self._slots:
-                response = await self._exchange(request, url_path)
-            if response.status != 429 or not response.retry_after.isdigit() or attempt == MAX_RETRIES:
-                break
-            await asyncio.sleep(min(int(response.retry_after), 10))  # turned away unprocessed, like client-go
-        if not decode and response.status < 400:
-            return {}
-        decoded: Any = None
-        if response.body:
-            try:
-                decoded = orjson.loads(response.body)
-            except orjson.JSONDecodeError:
-                decoded = {"message": response.body[:200].decode(errors="replace")}
-        if response.status >= 400:
-            raise error_from_status(response.status, decoded if isinstance(decoded, dict) else None)
-        return decoded if isinstance(decoded, dict) else {}
+    async def request(self, method: str, target: str, body: bytes | None, *, accept: str, content_type: str = "",
+                      time_limit: float) -> Response:
+        """Send ``method target`` (``target``: path and query, ``/api/v1/...``) and return the whole answer."""
+        lines = [f"{method} {self._prefix}{target} HTTP/1.1", self._head, f"Accept: {accept}"]
+        if body is not None:
+            lines.append(f"Content-Type: {content_type}")
+            lines.append(f"Content-Length: {len(body)}")
+        elif method in ("POST", "PUT", "PATCH"):
+            lines.append("Content-Length: 0")
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+        async with self._slots:
+            return await self._exchange(method, raw, time_limit)
 
-    async def _exchange(self, request: bytes, url_path: str) -> Response:
+    async def _exchange(self, method: str, request: bytes, time_limit: float) -> Response:
         for attempt in range(2):
-            conn, reused = await self._connection(url_path)
+            conn, reused = await self._connection(time_limit)
             response, done = conn.send(request)
             try:
-                async with asyncio.timeout(self.timeout):
+                async with asyncio.timeout(time_limit):
                     result = await done
-            except (ConnectionError, ProtocolError, TimeoutError, OSError) as exc:
+            except (ConnectionError, ProtocolError, OSError) as exc:
                 conn.close()
-                if reused and attempt == 0 and not response.started and not isinstance(exc, TimeoutError):
+                if reused and attempt == 0 and not response.started and method in RETRIED_METHODS:
                     continue  # the server closed the idle connection: once more on a new one
-                raise _unavailable(url_path, exc) from exc
+                raise exc
             except BaseException:
-                conn.close()  # cancelled mid-request: the answer would arrive out of step
+                conn.close()  # timed out or cancelled mid-request: the answer would arrive out of step
                 raise
             if result.keep_alive and not conn.closed:
-                self._idle.append(conn)
+                self._idle.append((time.monotonic(), conn))
             else:
                 conn.close()
             return result
         raise AssertionError("unreachable")
 
-    async def _connection(self, url_path: str) -> tuple[_Connection, bool]:
+    async def _connection(self, time_limit: float) -> tuple[_Connection, bool]:
+        fresh = time.monotonic() - IDLE_REUSE
         while self._idle:
-            conn = self._idle.pop()
+            since, conn = self._idle.pop()
+            if since < fresh:
+                conn.close()
+                continue
             if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
                 return conn, True
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.timeout):
-                _, conn = await loop.create_connection(_Connection, self.host, self.port, ssl=self._tls)
-        except (OSError, TimeoutError) as exc:
-            raise _unavailable(url_path, exc) from exc
+        async with asyncio.timeout(time_limit):
+            _, conn = await loop.create_connection(_Connection, self.host, self.port, ssl=self._tls)
         return conn, False
 
     def close(self) -> None:
         """Close the idle connections (requests in flight close theirs when they end)."""
         while self._idle:
-            self._idle.pop().close()
-
-
-def _unavailable(url_path: str, exc: BaseException) -> ApiError:
-    return ServerUnavailable({"code": 503, "reason": "ServiceUnavailable",
-                              "message": f"PATCH {url_path}: {type(exc).__name__}: {exc}"})
+            self._idle.pop()[1].close()

@@ -1,4 +1,4 @@
-"""The simulated agent's lean PATCH path: response parsing, keep-alive reuse, retry after an idle close, errors."""
+"""Whole-answer requests without aiohttp: response parsing, keep-alive reuse, retry after an idle close, errors."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 import orjson
 import pytest
 
-from kybernetes.agent.simulated_http import PatchSender, ProtocolError, Response
 from kybernetes.client.config import ClientConfig
 from kybernetes.client.errors import NotFoundError, ServerUnavailable
+from kybernetes.client.http1 import ProtocolError, Response
+from kybernetes.client.rest import MERGE_PATCH, Client
 
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"a": "bc"}'
 CHUNKED = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -65,8 +66,8 @@ class FakeServer:
         try:
             while self.answers:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                                  if line.lower().startswith(b"content-length")))
+                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length")), b"0"))
                 self.requests.append(head + await reader.readexactly(length))
                 answer, close = self.answers.pop(0)
                 writer.write(answer)
@@ -80,17 +81,27 @@ class FakeServer:
 
 
 @asynccontextmanager
-async def serving(fake: FakeServer) -> AsyncIterator[PatchSender]:
+async def serving(fake: FakeServer) -> AsyncIterator[Sender]:
     server = await asyncio.start_server(fake.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    sender = PatchSender(ClientConfig(server=f"http://127.0.0.1:{port}", token="t0k"), user_agent="test",
-                         timeout=5)
+    client = Client(ClientConfig(server=f"http://127.0.0.1:{port}", token="t0k"), user_agent="test", qps_timeout=5)
     try:
-        yield sender
+        yield Sender(client)
     finally:
-        sender.close()
+        await client.close()
         server.close()
         await server.wait_closed()
+
+
+class Sender:
+    """Merge patches through the client, as the simulated agent sends its status and Lease writes."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def patch(self, url_path: str, patch: object, *, decode: bool = True, method: str = "PATCH") -> object:
+        result = await self.client.request(method, url_path, body=patch, content_type=MERGE_PATCH, decode=decode)
+        return {} if result is None else result
 
 
 async def test_patch_sends_one_request_and_reuses_the_connection() -> None:
@@ -118,10 +129,32 @@ async def test_idle_connection_closed_by_the_server_is_retried_once_on_a_new_one
     assert fake.connections == 2
 
 
+async def test_post_is_not_repeated_after_the_connection_closed_unanswered() -> None:
+    fake = FakeServer([(OK, True), (OK, False)])
+    async with serving(fake) as sender:
+        await sender.patch("/a", b"{}")
+        with pytest.raises(ServerUnavailable):
+            await sender.patch("/b", b"{}", method="POST")  # sent on the closed connection: not known to be unread
+        assert await sender.patch("/c", b"{}", method="POST") == {"a": "bc"}
+    assert len(fake.requests) == 2
+
+
+async def test_query_parameters_and_headers() -> None:
+    fake = FakeServer([(OK, False)])
+    async with serving(fake) as sender:
+        await sender.client.request("GET", "/api/v1/pods", params={"labelSelector": "app in (a,b)", "limit": "5"},
+                                    accept="application/json;as=Table;v=v1;g=meta.k8s.io")
+    head = fake.requests[0].decode().split("\r\n")
+    assert head[0] == "GET /api/v1/pods?labelSelector=app+in+%28a%2Cb%29&limit=5 HTTP/1.1"
+    assert "Accept: application/json;as=Table;v=v1;g=meta.k8s.io" in head
+    assert "Content-Type: application/json" not in head
+
+
 async def test_error_status_raises_the_typed_error() -> None:
     status = orjson.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound",
                            "code": 404, "message": 'pods "p" not found'})
-    answer = b"HTTP/1.1 404 Not Found\r\nContent-Length: %d\r\n\r\n%s" % (len(status), status)
+    answer = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(status), status)
     fake = FakeServer([(answer, False)])
     async with serving(fake) as sender:
         with pytest.raises(NotFoundError, match='pods "p" not found'):
@@ -132,9 +165,10 @@ async def test_unreachable_server_is_unavailable() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    sender = PatchSender(ClientConfig(server=f"http://127.0.0.1:{port}"), user_agent="test", timeout=2)
+    client = Client(ClientConfig(server=f"http://127.0.0.1:{port}"), user_agent="test", qps_timeout=2)
     with pytest.raises(ServerUnavailable):
-        await sender.patch("/a", b"{}")
+        await Sender(client).patch("/a", b"{}")
+    await client.close()
 
 
 async def test_patch_retries_429_with_retry_after() -> None:

@@ -70,6 +70,40 @@ def _walk_type(obj: Any, fields: dict[str, FieldDef], path: list[Segment], out: 
             _walk_type(value, td.fields, here, out)
 
 
+def patch_adds_unknown_fields(patch: Any, type_name: str) -> bool:
+    """Whether a merge or strategic merge ``patch`` sets a field ``type_name`` does not define (directives such as
+    ``$patch`` and ``$setElementOrder/…`` are not fields; ``null`` removes).  Applied to an object without unknown
+    fields, a patch for which this is False gives one without unknown fields, so the patched object's walk can be
+    skipped; an unknown ``type_name`` reports False."""
+    td = definition(type_name)
+    return td is not None and _patch_unknown(patch, td.fields)
+
+
+def _patch_unknown(obj: Any, fields: dict[str, FieldDef]) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    for key, value in obj.items():
+        if value is None or key.startswith("$"):
+            continue
+        f = fields.get(key)
+        if f is None:
+            return True
+        if f.type != "object":
+            continue
+        td = definition(f.ref)
+        if td is None:
+            continue
+        if f.repeated and isinstance(value, list):
+            if any(_patch_unknown(item, td.fields) for item in value):
+                return True
+        elif f.map and isinstance(value, dict):
+            if any(_patch_unknown(item, td.fields) for item in value.values()):
+                return True
+        elif not f.repeated and not f.map and _patch_unknown(value, td.fields):
+            return True
+    return False
+
+
 def unknown_fields_in_schema(obj: Any, schema: dict[str, Any]) -> list[str]:
     """Paths of fields not described by a structural (CRD) schema: ``properties``, ``items``,
     ``additionalProperties`` and ``x-kubernetes-preserve-unknown-fields``. ``metadata``, ``apiVersion`` and

@@ -59,12 +59,14 @@ async def patch_object(store: RestStore, res: Resource, info: RequestInfo, body:
     if body.media_type == codec.APPLY_PATCH_YAML:
         return await _server_side_apply(store, res, info, body, params, opts)
     fn = _apply_to(res, body, params)
+    td = type_def(res)  # stored objects hold no unknown fields: only a patch that adds one needs the full walk
 
     async def compute(current: Obj) -> Obj:
         patched = fn(current)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patched object is not a JSON object")
-        if params.field_validation != "Ignore" and body.media_type != codec.JSON_PATCH:
+        if params.field_validation != "Ignore" and body.media_type != codec.JSON_PATCH and td is not None and \
+                fieldvalidation.patch_adds_unknown_fields(body.value, td.name):
             check_fields(res, Body(patched, codec.JSON, b""), params.field_validation, opts.warnings)
         return patched
 

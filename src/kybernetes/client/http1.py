@@ -148,6 +148,7 @@ class Http1Pool:
         self._head = "\r\n".join(head)
         self._idle: deque[tuple[float, _Connection]] = deque()
         self._slots = asyncio.Semaphore(connections)
+        self._closed = False
 
     async def request(self, method: str, target: str, body: bytes | None, *, accept: str, content_type: str = "",
                       time_limit: float) -> Response:
@@ -177,7 +178,7 @@ class Http1Pool:
             except BaseException:
                 conn.close()  # timed out or cancelled mid-request: the answer would arrive out of step
                 raise
-            if result.keep_alive and not conn.closed:
+            if result.keep_alive and not conn.closed and not self._closed:
                 self._idle.append((time.monotonic(), conn))
             else:
                 conn.close()
@@ -198,7 +199,10 @@ class Http1Pool:
             _, conn = await loop.create_connection(_Connection, self.host, self.port, ssl=self._tls)
         return conn, False
 
-    def close(self) -> None:
-        """Close the idle connections (requests in flight close theirs when they end)."""
+    def close(self) -> int:
+        """Close the idle connections and the others as their requests end; returns how many were idle."""
+        self._closed = True
+        count = len(self._idle)
         while self._idle:
             self._idle.pop()[1].close()
+        return count

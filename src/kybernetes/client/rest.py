@@ -105,13 +105,16 @@ class Client:
         return self._session
 
     async def close(self) -> None:
+        closing = 0
         if self._http1 is not None:
-            self._http1.close()
+            closing = self._http1.close()
             self._http1 = None
         if self._session is not None:
             await self._session.close()
             self._session = None
-            # aiohttp closes TLS transports a moment later; waiting here keeps ResourceWarnings out
+            closing += 1
+        if closing:
+            # TLS transports finish closing a moment later; waiting here keeps ResourceWarnings out
             await asyncio.sleep(0.25)
 
     async def __aenter__(self) -> Client:

@@ -19,6 +19,7 @@ import aiohttp
 
 from kybernetes.api.registry import Resource
 from kybernetes.client.errors import ApiError
+from kybernetes.client.http1 import Http1Pool
 from kybernetes.client.rest import Client
 
 Obj = dict[str, Any]
@@ -109,8 +110,12 @@ class MetadataClient(Client):
     def session(self) -> aiohttp.ClientSession:
         return self._base.session
 
+    @property
+    def http1(self) -> Http1Pool:
+        return self._base.http1
+
     async def close(self) -> None:
-        """The wrapped client owns the connection pool."""
+        """The wrapped client owns the connection pools."""
 
     list_accept = METADATA_LIST_ACCEPT
     watch_accept = METADATA_ACCEPT

@@ -8,6 +8,7 @@ import pytest
 
 from kybernetes.api.fieldvalidation import (
     duplicate_fields,
+    patch_adds_unknown_fields,
     strict_error,
     strict_message,
     unknown_fields,
@@ -98,3 +99,22 @@ def test_messages() -> None:
     assert err.message == ('Deployment in version "v1" cannot be handled as a Deployment: '
                            'strict decoding error: unknown field "spec.foo"')
     assert warnings(["a"], ["b"]) == ['unknown field "a"', 'duplicate field "b"']
+
+
+POD = "io.k8s.api.core.v1.Pod"
+
+
+@pytest.mark.parametrize(("patch", "adds"), [
+    pytest.param({"status": {"phase": "Running", "podIP": "10.0.0.1"}}, False, id="status"),
+    pytest.param({"status": {"phase": "Running", "bogus": 1}}, True, id="unknown in status"),
+    pytest.param({"metadata": {"labels": {"any-key": "v"}, "annotations": {"x": "y"}}}, False, id="map keys"),
+    pytest.param({"spec": {"containers": [{"name": "c", "bogus": 1}]}}, True, id="unknown in a list item"),
+    pytest.param({"spec": {"containers": [{"name": "c", "$patch": "delete"}]}}, False, id="smp delete directive"),
+    pytest.param({"spec": {"$setElementOrder/containers": [{"name": "c"}], "containers": [{"name": "c"}]}}, False,
+                 id="smp order directive"),
+    pytest.param({"metadata": {"$retainKeys": ["labels"]}, "bogus": None}, False, id="null removes"),
+    pytest.param({"bogus": {"x": None}}, True, id="unknown object"),
+    pytest.param({"spec": {"nodeSelector": {"a": "b"}, "overhead": {"cpu": "1"}}}, False, id="string maps"),
+])
+def test_patch_adds_unknown_fields(patch: dict[str, Any], adds: bool) -> None:
+    assert patch_adds_unknown_fields(patch, POD) is adds

@@ -201,3 +201,31 @@ def test_anonymous_connection_gets_401(apiserver: Cluster) -> None:
         assert data.startswith(b"HTTP/1.1 401 ")
     finally:
         sock.close()
+
+
+def test_watch_events_carry_exactly_the_written_objects(apiserver: Cluster) -> None:
+    """What a write answers and what its watch event carries are the same object (the server shares the written
+    object with its watchers instead of decoding it again)."""
+    writer, watcher = Connection(apiserver), Connection(apiserver)
+    try:
+        writer.send(request_bytes("GET", CMS))
+        rv = writer.answer().json()["metadata"]["resourceVersion"]
+        watcher.send(request_bytes("GET", f"{CMS}?watch=true&resourceVersion={rv}&timeoutSeconds=3"))
+        answers = []
+        writer.send(request_bytes("POST", CMS, configmap("shared-1")))
+        answers.append(writer.answer())
+        writer.send(request_bytes("PATCH", f"{CMS}/shared-1", b'{"data":{"k":"v2"}}',
+                                  {"Content-Type": "application/merge-patch+json"}))
+        answers.append(writer.answer())
+        writer.send(request_bytes("PATCH", f"{CMS}/shared-1", b'{"metadata":{"labels":{"a":"b"}}}',
+                                  {"Content-Type": "application/strategic-merge-patch+json"}))
+        answers.append(writer.answer())
+        assert [a.status for a in answers] == [201, 200, 200]
+        stream = watcher.answer()
+        events = [json.loads(line) for line in bytes(stream.body).splitlines() if line]
+        mine = [e for e in events if e["object"]["metadata"].get("name") == "shared-1"]
+        assert [e["type"] for e in mine] == ["ADDED", "MODIFIED", "MODIFIED"]
+        assert [e["object"] for e in mine] == [a.json() for a in answers]
+    finally:
+        writer.close()
+        watcher.close()

@@ -228,10 +228,10 @@ class FrontProtocol(asyncio.Protocol):
         self.front.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # a request being answered runs to its end, as aiohttp's handlers do: a write cancelled half-way could
+        # leave its side effects (allocations, hooks) half done
         self.front.connections.discard(self)
         self.closing = True
-        if self.worker is not None and not self.worker.done():
-            self.worker.cancel()
 
     def data_received(self, data: bytes) -> None:
         if self.closing:

@@ -18,7 +18,7 @@ from aiohttp import web
 from kybernetes.api import patch, schema
 from kybernetes.api.registry import Registry, Resource
 from kybernetes.api.strategies import generic_strategy
-from kybernetes.apiserver import bootstrap, certs, crds, flowcontrol, front, kubeconfig, nodeproxy, prometheus
+from kybernetes.apiserver import bootstrap, certs, crds, flowcontrol, front, kubeconfig, nodeproxy, prometheus, watch
 from kybernetes.apiserver.admission import Admission
 from kybernetes.apiserver.app import Routes, build_app
 from kybernetes.apiserver.handlers import ResourceHandler
@@ -77,7 +77,7 @@ class APIServer:
         self.registry = Registry()
         self.presenter = Presenter()
         self.admission = Admission(storage, on_crd_change=self._crd_changed)
-        self.store = RestStore(storage, self.admission, track_fields=_track_fields)
+        self.store = RestStore(storage, self.admission, track_fields=_track_fields, on_written=watch.remember_written)
         self.caches = WatchCaches(storage)
         self.handler = ResourceHandler(self.registry, self.store, self.caches, self.presenter,
                                        bookmark_interval=options.watch_bookmark_interval)

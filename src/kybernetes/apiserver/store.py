@@ -98,6 +98,7 @@ class ListPage:
 
 # (resource, old, new, manager, subresource) -> new with managedFields updated for an Update operation
 Tracker = Callable[[Resource, Obj | None, Obj, str, str], Obj]
+Written = Callable[[Resource, str, int, Obj], None]
 
 
 def _conflict_on_stale(res: Resource, name: str) -> errors.StatusError:
@@ -107,10 +108,14 @@ def _conflict_on_stale(res: Resource, name: str) -> errors.StatusError:
 class RestStore:
     """Generic verbs over one Storage for every resource of a registry."""
 
-    def __init__(self, storage: Storage, hooks: Hooks | None = None, track_fields: Tracker | None = None) -> None:
+    def __init__(self, storage: Storage, hooks: Hooks | None = None, track_fields: Tracker | None = None,
+                 on_written: Written | None = None) -> None:
         self.storage = storage
         self.hooks: Hooks = hooks or NoHooks()
         self._track_fields = track_fields
+        # told (resource, key, revision, object as served) after every committed create or update; the object is
+        # shared from then on: nobody may change it
+        self._on_written = on_written
         self._custom_strategies: dict[tuple[str, str], Strategy] = {}
         self.suggestions = Suggestions()
 
@@ -264,8 +269,11 @@ class RestStore:
             await self.hooks.rollback_create(res, stored)
             raise
         objects.meta(stored)["resourceVersion"] = str(kv.mod_revision)
+        result = self.from_storage(res, stored)
+        if self._on_written is not None:
+            self._on_written(res, key, kv.mod_revision, result)
         await self.hooks.after_write(res, stored, None)
-        return self.from_storage(res, stored)
+        return result
 
     @staticmethod
     def _check_type(res: Resource, obj: Obj) -> None:
@@ -396,6 +404,8 @@ class RestStore:
             self.suggestions.remember(written)
             objects.meta(new)["resourceVersion"] = str(written.mod_revision)
             result = self.from_storage(res, new)  # what was just encoded: no need to decode it again
+            if self._on_written is not None:
+                self._on_written(res, key, written.mod_revision, result)
             await self.hooks.after_write(res, result, old_stored)
             return result
         raise _conflict_on_stale(res, name)

@@ -1,5 +1,5 @@
-"""Watch streams: ``?watch=true``, one JSON WatchEvent per line, chunked; events already queued for a watcher go
-out in one write, flushed as soon as no more are queued (never held back waiting for more).
+"""Watch streams: ``?watch=true``, one JSON WatchEvent per line, chunked; a watcher's events go out together, in
+one write at most :data:`FLUSH_DELAY` after the first of them (one TLS record and one read instead of one each).
 
 Semantics as upstream: ``resourceVersion`` unset or "0" starts with synthetic ADDED events for the current state;
 a number replays every change after it (410 ERROR event when it is gone).  Selectors see both sides of a change,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from kybernetes.apiserver.handlers import ResourceHandler
 
 WRITE_BATCH = 256  # at most this many queued events per write
+FLUSH_DELAY = 0.005  # seconds an event may wait for others to share its write
 DEFAULT_TIMEOUT = (1800, 3600)
 
 
@@ -129,17 +130,18 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
         deadline = time.monotonic() + timeout
         last_rv = after
         next_bookmark = time.monotonic() + handler.bookmark_interval
-        # events already queued go out in one write (one chunk, one TLS record) instead of one write each;
-        # nothing waits for more: the batch is written as soon as the queue is empty
+        # events go out together (one chunk, one TLS record, one read for the client): a write happens once the
+        # queue is empty and the first pending event has waited FLUSH_DELAY, or WRITE_BATCH events are pending
         pending: list[bytes] = []
+        flush_at = 0.0
         while True:
-            if pending and (len(pending) >= WRITE_BATCH or not subscription.ready()):
+            now = time.monotonic()
+            if pending and (len(pending) >= WRITE_BATCH or (now >= flush_at and not subscription.ready())):
                 await response.write(b"".join(pending))
                 pending.clear()
-            now = time.monotonic()
             if now >= deadline:
                 break
-            wait = min(deadline, next_bookmark) - now
+            wait = min(deadline, next_bookmark, flush_at if pending else deadline) - now
             try:
                 event = await subscription.get(wait)
             except CompactedError as exc:
@@ -164,6 +166,8 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
             old = (_decoded(handler, res, event.prev) if selective else _PREVIOUS) if event.prev is not None else None
             line = _classify(event.type, new, old, matches)
             if line is not None:
+                if not pending:
+                    flush_at = time.monotonic() + FLUSH_DELAY
                 pending.append(encoder.encode_shared(line[0], line[1], event))
         if pending:
             await response.write(b"".join(pending))
@@ -175,22 +179,32 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
     return response
 
 
-_SHARED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_SHARED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # popitem(last=False) is O(1); a dict's first key
+# is found by scanning past the slots of deleted ones
 _SHARED_MAX = 1024
 
 
 def _shared(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """A small LRU of work every watcher of a resource would otherwise repeat per event (decoding, encoding).
-    Values are shared between watchers: never mutate them."""
+    """A small cache of work every watcher of a resource would otherwise repeat per event (decoding, encoding);
+    the oldest entry goes first (watchers use an entry within moments of its making).  Values are shared between
+    watchers: never mutate them."""
     value = _SHARED.get(key)
     if value is None:
         value = build()
-        _SHARED[key] = value
-        if len(_SHARED) > _SHARED_MAX:
-            _SHARED.popitem(last=False)
-    else:
-        _SHARED.move_to_end(key)
+        _remember(key, value)
     return value
+
+
+def _remember(key: tuple[Any, ...], value: Any) -> None:
+    _SHARED[key] = value
+    if len(_SHARED) > _SHARED_MAX:
+        _SHARED.popitem(last=False)
+
+
+def remember_written(res: Resource, key: str, revision: int, obj: Obj) -> None:
+    """The object this server just wrote, as served: its watch event needs no decoding (the store's
+    ``on_written``; the write's continuation runs before the event reaches the watchers)."""
+    _remember(("obj", key, revision, res.api_version), obj)
 
 
 _PREVIOUS: Obj = {}  # stands for a previous version nobody needs to look at

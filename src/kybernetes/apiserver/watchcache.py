@@ -155,7 +155,8 @@ class _CachedSubscription(Subscription):
             item = queue.get_nowait()  # the common case under load: no timer, no task
         else:
             try:
-                item = await asyncio.wait_for(queue.get(), wait)
+                async with asyncio.timeout(wait):  # a timer, where wait_for would also make a task
+                    item = await queue.get()
             except TimeoutError:
                 return TIMEOUT
         if item is None and self._w.overflowed:

@@ -45,6 +45,10 @@ def _scalar_json(value: Any) -> str | None:
 
 def key_element(keys: dict[str, Any]) -> str:
     """``k:`` element for a keyed list item; key fields in name order, compact JSON like upstream."""
+    if len(keys) == 1:
+        ((name, value),) = keys.items()
+        if type(value) is str:
+            return _single_string_key(name, value)
     parts: list[str] = []
     for name in sorted(keys):
         encoded = _scalar_json(keys[name])
@@ -53,6 +57,12 @@ def key_element(keys: dict[str, Any]) -> str:
                                      ensure_ascii=False)
         parts.append(encode_basestring(name) + ":" + encoded)
     return "k:{" + ",".join(parts) + "}"
+
+
+@functools.lru_cache(maxsize=8192)
+def _single_string_key(name: str, value: str) -> str:
+    """The common keyed item (a condition's type, a container's name): the same few over and over."""
+    return "k:{" + encode_basestring(name) + ":" + encode_basestring(value) + "}"
 
 
 def value_element(value: Any) -> str:

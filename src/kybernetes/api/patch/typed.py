@@ -262,12 +262,15 @@ class Typed:
 
     def _compare(self, lhs: Any, rhs: Any, shape: Shape, path: Path, acc: Comparison, creating: bool,
                  struct_field: bool, shortcut: bool = False) -> None:
-        if lhs is MISSING and rhs is MISSING:
+        l_missing = lhs is MISSING
+        r_missing = rhs is MISSING
+        if l_missing and r_missing:
             return
         if shortcut and type(lhs) is type(rhs) and type(lhs) in _CONTAINERS and same_json(lhs, rhs):
             return
-        present = [v for v in (lhs, rhs) if v is not MISSING]
-        if shape.granular_object and all(isinstance(v, dict) for v in present) and any(present):
+        # "every present side is a dict (list), and one of them is not empty"
+        if shape.granular_object and (l_missing or isinstance(lhs, dict)) and (r_missing or isinstance(rhs, dict)) \
+                and ((not l_missing and lhs) or (not r_missing and rhs)):
             table, default = self.schema.children(shape)
             lmap: dict[str, Any] = lhs if isinstance(lhs, dict) else {}
             rmap: dict[str, Any] = rhs if isinstance(rhs, dict) else {}
@@ -278,7 +281,8 @@ class Typed:
                     continue
                 child, _, child_struct = table.get(key, default)
                 self._compare(lv, rv, child, (*path, "f:" + key), acc, creating, child_struct, shortcut)
-        elif shape.granular_list and all(isinstance(v, list) for v in present) and any(present):
+        elif shape.granular_list and (l_missing or isinstance(lhs, list)) and (r_missing or isinstance(rhs, list)) \
+                and ((not l_missing and lhs) or (not r_missing and rhs)):
             item_shape = Schema.item(shape)
             l_order, l_items = self._index(shape, lhs if isinstance(lhs, list) else [])
             r_order, r_items = self._index(shape, rhs if isinstance(rhs, list) else [])
@@ -291,17 +295,17 @@ class Typed:
         else:
             if not path:
                 return
-            if lhs is MISSING:
+            if l_missing:
                 acc.added.add(path)
-            elif rhs is MISSING:
+            elif r_missing:
                 acc.removed.add(path)
             elif lhs != rhs or type(lhs) is not type(rhs):
                 acc.modified.add(path)
             return
         if path:
-            if lhs is MISSING and not (creating and struct_field):
+            if l_missing and not (creating and struct_field):
                 acc.added.add(path)
-            elif rhs is MISSING:
+            elif r_missing:
                 acc.removed.add(path)
 
     # --- removal --------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ class Strategy(Protocol):
         ...
 
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
-        """Carry over everything but ``status`` (and metadata labels/annotations stay client-settable)."""
+        """Carry over everything but ``status`` (and metadata labels/annotations stay client-settable); ``new``
+        may share values with ``old``, which the caller then leaves alone."""
         ...
 
     def default(self, obj: Obj) -> None:

@@ -42,7 +42,7 @@ def _apply_to(res: Resource, body: Body, params: QueryParams) -> Callable[[Obj],
     if media == codec.JSON_PATCH:
         return lambda obj: patch.apply_json_patch(obj, body.raw)
     if media == codec.MERGE_PATCH:
-        return lambda obj: patch.apply_merge_patch(obj, body.value)
+        return lambda obj: patch.apply_merge_patch(obj, body.value, consume=True)  # the store's copy: see below
     if media == codec.STRATEGIC_PATCH:
         if td is None:
             raise errors.StatusError(415, "UnsupportedMediaType",

@@ -262,7 +262,6 @@ class RestStore:
             key = res.key(namespace, meta["name"])
             try:
                 kv = await self.storage.create(key, objects.encode_for_store(stored))
-                self.suggestions.remember(kv)
             except KeyExistsError:
                 raise errors.already_exists(res.plural, res.group, meta["name"]) from None
         except BaseException:
@@ -270,6 +269,7 @@ class RestStore:
             raise
         objects.meta(stored)["resourceVersion"] = str(kv.mod_revision)
         result = self.from_storage(res, stored)
+        self.suggestions.remember(kv, stored if result is stored else None)
         if self._on_written is not None:
             self._on_written(res, key, kv.mod_revision, result)
         await self.hooks.after_write(res, stored, None)
@@ -349,7 +349,9 @@ class RestStore:
                 except KeyNotFoundError:
                     self.suggestions.forget(key)
                     raise errors.not_found(res.plural, res.group, name) from None
-            old_stored = objects.decode_from_store(kv)
+            old_stored = self.suggestions.decoded(kv) if attempt == 0 else None  # read only: shared
+            if old_stored is None:
+                old_stored = objects.decode_from_store(kv)
             # ``compute`` owns this copy (a second decode is cheaper than a deep copy)
             new_served = await compute(self.from_storage(res, objects.decode_from_store(kv)))
             self._check_type(res, new_served)
@@ -401,9 +403,9 @@ class RestStore:
                 if attempt == 0 and self.suggestions.get(key) is kv:
                     continue  # the suggestion outlived the object: ask the store
                 raise errors.not_found(res.plural, res.group, name) from None
-            self.suggestions.remember(written)
             objects.meta(new)["resourceVersion"] = str(written.mod_revision)
             result = self.from_storage(res, new)  # what was just encoded: no need to decode it again
+            self.suggestions.remember(written, new if result is new else None)
             if self._on_written is not None:
                 self._on_written(res, key, written.mod_revision, result)
             await self.hooks.after_write(res, result, old_stored)

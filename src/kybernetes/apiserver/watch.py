@@ -67,7 +67,7 @@ class _Encoder:
                 self.first = False
             elif self.partial:
                 body = partial_metadata(obj)
-        return orjson.dumps({"type": event_type, "object": body}) + b"\n"
+        return orjson.dumps({"type": event_type, "object": body}, option=orjson.OPT_APPEND_NEWLINE)
 
 
 async def serve(handler: ResourceHandler, request: web.Request, res: Resource, info: RequestInfo,

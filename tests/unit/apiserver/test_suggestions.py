@@ -98,3 +98,55 @@ async def test_updates_after_own_writes_skip_the_read(store: RestStore) -> None:
         await store.patch(CMS, "default", "y", set_a, WriteOptions())
     assert reads == []
     assert (await real_get(CMS.key("default", "y"))).value.count(b'"a":"3"') == 1
+
+
+def test_the_written_object_goes_with_its_version_only() -> None:
+    s = Suggestions()
+    first, obj = kv("/a", 1), {"metadata": {"name": "a"}}
+    s.remember(first, obj)
+    assert s.decoded(first) is obj
+    assert s.decoded(kv("/a", 1)) is None  # an equal but other KeyValue: a read from the store, not our write
+    s.remember(kv("/a", 2))
+    assert s.decoded(first) is None
+
+
+async def test_updates_start_from_the_written_object_and_leave_it_alone(store: RestStore) -> None:
+    """The update after an own write decodes the stored bytes once (for the caller's copy), not twice, and the
+    object the first write answered — shared with watchers from then on — stays as it was."""
+    assert CMS is not None
+    created = await store.create(CMS, "default", cm("z", a="1"), WriteOptions(field_manager="m"))
+    before = orjson.dumps(created)
+
+    async def set_a(obj: dict[str, Any]) -> dict[str, Any]:
+        obj["data"]["a"] = "2"
+        obj["metadata"].setdefault("labels", {})["l"] = "v"
+        return obj
+
+    patched = await store.patch(CMS, "default", "z", set_a, WriteOptions(field_manager="m"))
+    assert orjson.dumps(created) == before
+    assert patched["data"] == {"a": "2"} and patched["metadata"]["labels"] == {"l": "v"}
+    assert patched["metadata"]["uid"] == created["metadata"]["uid"]
+    assert int(patched["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
+    assert store.suggestions.decoded(await store.storage.get(CMS.key("default", "z"))) is None  # a fresh read
+    assert (await store.get(CMS, "default", "z"))["data"] == {"a": "2"}
+
+
+async def test_status_update_after_an_own_write_leaves_the_written_pod_alone(store: RestStore) -> None:
+    pods = default_registry().get("", "v1", "pods")
+    assert pods is not None
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x"}},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    created = await store.create(pods, "default", pod, WriteOptions(field_manager="creator"))
+    before = orjson.dumps(created)
+
+    async def running(obj: dict[str, Any]) -> dict[str, Any]:
+        obj["status"] = {"phase": "Running", "podIP": "10.42.0.9"}
+        obj["spec"]["containers"][0]["image"] = "ignored"  # a status write cannot change the spec
+        return obj
+
+    updated = await store.patch(pods, "default", "p", running, WriteOptions(field_manager="kubelet",
+                                                                           subresource="status"))
+    assert orjson.dumps(created) == before
+    assert updated["status"]["phase"] == "Running"
+    assert updated["spec"]["containers"][0]["image"] == "nginx"
+    assert (await store.get(pods, "default", "p"))["status"]["podIP"] == "10.42.0.9"

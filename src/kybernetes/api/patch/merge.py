@@ -22,15 +22,16 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def merge_values(target: Any, patch: Any) -> Any:
+def merge_values(target: Any, patch: Any, *, consume: bool = False) -> Any:
     """RFC 7386 ``MergePatch(target, patch)`` on decoded JSON; returns a new value, inputs untouched.
 
-    The target is copied once (at C speed) and merged into in place; values taken from the patch are rebuilt by
-    ``_without_nulls``, so the result shares no container with either input.
+    The target is copied once (at C speed) and merged into in place — or, with ``consume`` (the caller gives the
+    target away), merged into without a copy; values taken from the patch are rebuilt by ``_without_nulls``, so
+    the result shares no container with the patch.
     """
     if not isinstance(patch, dict):
         return _without_nulls(patch)
-    result: dict[str, Any] = clone(target) if isinstance(target, dict) else {}
+    result: dict[str, Any] = (target if consume else clone(target)) if isinstance(target, dict) else {}
     _merge_into(result, patch)
     return result
 
@@ -45,8 +46,10 @@ def _merge_into(result: dict[str, Any], patch: dict[str, Any]) -> None:
             result[key] = _without_nulls(value)
 
 
-def apply_merge_patch(obj: dict[str, Any], patch: bytes | str | dict[str, Any]) -> dict[str, Any]:
-    """Apply a JSON merge patch (a body or an already decoded object) to a copy of ``obj``.
+def apply_merge_patch(obj: dict[str, Any], patch: bytes | str | dict[str, Any], *,
+                      consume: bool = False) -> dict[str, Any]:
+    """Apply a JSON merge patch (a body or an already decoded object) to a copy of ``obj`` (to ``obj`` itself
+    with ``consume``: the caller gives it away).
 
     Raises StatusError 400 ``Invalid JSON Patch`` when the body is not JSON, is ``null`` or is not an object.
     """
@@ -59,6 +62,6 @@ def apply_merge_patch(obj: dict[str, Any], patch: bytes | str | dict[str, Any]) 
             raise bad_request(BAD_PATCH) from None
     if not isinstance(decoded, dict):
         raise bad_request(BAD_PATCH)
-    result = merge_values(obj, decoded)
+    result = merge_values(obj, decoded, consume=consume)
     assert isinstance(result, dict)
     return result

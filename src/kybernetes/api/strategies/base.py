@@ -158,7 +158,8 @@ class BaseStrategy:
 
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
         """Everything but ``status`` comes from ``old``; of metadata, labels, annotations, resourceVersion and
-        managedFields stay as the client sent them."""
+        managedFields stay as the client sent them.  ``new`` takes ``old``'s values without copying them: the
+        caller (the store's update, which decoded ``old`` for this write alone) may not change ``old`` afterwards."""
         status = new.get("status")
         new_meta: Obj = m(new, "metadata")
         for key in list(new):
@@ -166,12 +167,12 @@ class BaseStrategy:
                 del new[key]
         for key, value in old.items():
             if key not in ("status", "metadata", "apiVersion", "kind"):
-                new[key] = clone(value)
+                new[key] = value
         meta = dict(new_meta)
         old_meta = m(old, "metadata")
         for key in _STATUS_LOCKED_META:
             if key in old_meta:
-                meta[key] = clone(old_meta[key])
+                meta[key] = old_meta[key]
             else:
                 meta.pop(key, None)
         new["metadata"] = meta

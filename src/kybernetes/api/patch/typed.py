@@ -33,6 +33,9 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
+_CREATED: dict[tuple[Any, ...], tuple[Shape, frozenset[Path]]] = {}  # see Typed.created_fields
+_CREATED_MAX = 256
+
 # Defaults of list-map key fields that upstream's schema declares (an item may omit them).
 _KEY_DEFAULTS: dict[str, Any] = {"protocol": "TCP"}
 
@@ -149,13 +152,43 @@ class Typed:
 
     def created_fields(self, value: Any, shape: Shape, skip: Collection[str] = ()) -> set[Path]:
         """``compare({}, value, shape, creating=True).exclude(skip as top-level fields).added`` computed by one
-        direct walk of ``value`` (nothing can be modified or removed when the old object is empty)."""
+        direct walk of ``value`` (nothing can be modified or removed when the old object is empty).
+
+        The fields of a top-level object (``spec``) are memoized by its JSON: the pods of one ReplicaSet, the
+        Jobs of one CronJob are created from the same template again and again."""
         out: set[Path] = set()
         if isinstance(value, dict) and value and shape.granular_object:
             if skip and any(key in skip for key in value):
                 value = {k: v for k, v in value.items() if k not in skip}
-            self._created_object(value, shape, (), out)
+            table, default = self.schema.children(shape)
+            rest: dict[str, Any] = {}
+            for key, child_value in value.items():
+                child, _, struct_field = table.get(key, default)
+                if key == "spec" and struct_field and isinstance(child_value, dict) and child_value and \
+                        child.granular_object:
+                    out |= self._created_subtree(key, child_value, child)
+                else:
+                    rest[key] = child_value
+            if rest:
+                self._created_object(rest, shape, (), out)
         return out
+
+    def _created_subtree(self, key: str, value: dict[str, Any], shape: Shape) -> frozenset[Path]:
+        try:
+            memo_key: tuple[Any, ...] | None = (id(shape), key, orjson.dumps(value))
+        except (orjson.JSONEncodeError, TypeError):
+            memo_key = None
+        cached = _CREATED.get(memo_key) if memo_key is not None else None
+        if cached is not None and cached[0] is shape:  # the shape is held: its id cannot be reused meanwhile
+            return cached[1]
+        found: set[Path] = set()
+        self._created_object(value, shape, (fp.field(key),), found)
+        fields = frozenset(found)
+        if memo_key is not None:
+            if len(_CREATED) >= _CREATED_MAX:
+                _CREATED.clear()
+            _CREATED[memo_key] = (shape, fields)
+        return fields
 
     # Both walkers below get a non-empty container of a matching granular shape.  A child container is
     # recorded itself unless it is a declared struct field (zero-valued Go structs are not "added").

@@ -132,7 +132,9 @@ def response_bytes(response: web.StreamResponse, keep_alive: bool) -> bytes:
     for name, value in response.headers.items():
         if name in ("Content-Length", "Transfer-Encoding", "Connection", "Date"):
             continue
-        head.append(f"{name}: {value}\r\n".encode("latin-1"))
+        if "\r" in value or "\n" in value:  # a line break would end the header (Warning text echoes user input)
+            value = value.replace("\r", " ").replace("\n", " ")
+        head.append(f"{name}: {value}\r\n".encode("utf-8", "surrogateescape"))
     head.append(_date_header())
     head.append(b"Content-Length: %d\r\n" % len(body))
     if not keep_alive:

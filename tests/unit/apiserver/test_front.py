@@ -236,3 +236,11 @@ async def test_idle_connections_are_closed_busy_ones_kept() -> None:
     sweeper.cancel()
     assert transport.closed
     assert not busy_transport.closed
+
+
+def test_header_values_cannot_break_the_header_block() -> None:
+    response = web.Response(body=b"{}", content_type="application/json",
+                            headers={"Warning": '299 - "unknown field \\"a\\r\\nX-Evil: 1\\" é"'})
+    head = front.response_bytes(response, keep_alive=True).partition(b"\r\n\r\n")[0].split(b"\r\n")
+    assert not any(line.startswith(b"X-Evil") for line in head)
+    assert any(line.startswith(b"Warning: ") and "é".encode() in line for line in head)

@@ -204,21 +204,19 @@ async def test_body_over_the_limit_is_413() -> None:
     assert transport.closed
 
 
-async def test_pipelined_request_that_needs_aiohttp_is_refused() -> None:
+@pytest.mark.parametrize(("raw", "answer", "in_answer"), [
+    pytest.param(f"GET {CMS}/a HTTP/1.1\r\n\r\nGET {CMS}?watch=1 HTTP/1.1\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\n",
+                 b'"kind":"Status"', id="pipelined request that needs aiohttp: refused"),
+    pytest.param(f"GET {CMS} HTTP/1.0\r\n\r\n", b"HTTP/1.1 200 OK\r\n", b"Connection: close\r\n",
+                 id="HTTP/1.0 without keep-alive: answered"),
+])
+async def test_connection_closed_after_the_answer(raw: str, answer: bytes, in_answer: bytes) -> None:
     protocol, transport, handed = make(echo)
-    protocol.data_received(f"GET {CMS}/a HTTP/1.1\r\n\r\nGET {CMS}?watch=1 HTTP/1.1\r\n\r\n".encode())
+    protocol.data_received(raw.encode())
     await settle()
     assert not handed
-    assert b"400 Bad Request" in transport.written
-    assert transport.closed
-
-
-async def test_http10_without_keep_alive_is_closed_after_the_answer() -> None:
-    protocol, transport, _ = make(echo)
-    protocol.data_received(f"GET {CMS} HTTP/1.0\r\n\r\n".encode())
-    await settle()
-    assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert b"Connection: close\r\n" in transport.written
+    assert transport.written.startswith(answer)
+    assert in_answer in transport.written
     assert transport.closed
 
 

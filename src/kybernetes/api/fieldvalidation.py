@@ -175,7 +175,7 @@ def duplicate_fields(body: bytes, content_type: str, decoded: Any = None) -> lis
     object never repeats one — and needs no second parse.  Bodies that do not parse, and other media types
     (protobuf), report nothing: syntax errors are the decoder's to report.
     """
-    if decoded is not None and isinstance(decoded, dict | list):
+    if isinstance(decoded, dict | list):
         try:
             if orjson.dumps(decoded) == body:
                 return []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import orjson
 
 from kybernetes.api.patch.common import clone
+from kybernetes.api.patch.managedfields import now_rfc3339
 from kybernetes.storage.interface import KeyValue
 
 Obj = dict[str, Any]
@@ -25,18 +25,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-_last_second: list[Any] = [-1, ""]  # the current second and its text: writes stamp many objects per second
-
-
 def rfc3339(when: datetime | None = None) -> str:
-    if when is not None:
-        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    second = int(time.time())
-    if second != _last_second[0]:
-        _last_second[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        _last_second[0] = second
-    text: str = _last_second[1]
-    return text
+    if when is None:
+        return now_rfc3339()  # formatted once per second: writes stamp many objects per second
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc3339_micro(when: datetime | None = None) -> str:

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from kybernetes.api import errors
 from kybernetes.api.registry import Resource
-from kybernetes.apiserver import codec, objects
+from kybernetes.apiserver import codec
 from kybernetes.apiserver.objects import Obj
 from kybernetes.apiserver.params import QueryParams
 from kybernetes.apiserver.presenting import partial_metadata
@@ -179,8 +179,8 @@ async def serve(handler: ResourceHandler, request: web.Request, res: Resource, i
     return response
 
 
-_SHARED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # popitem(last=False) is O(1); a dict's first key
-# is found by scanning past the slots of deleted ones
+# an OrderedDict: popitem(last=False) is O(1), where a dict finds its first key by scanning the deleted slots
+_SHARED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _SHARED_MAX = 1024
 
 
@@ -212,16 +212,10 @@ _PREVIOUS: Obj = {}  # stands for a previous version nobody needs to look at
 
 def _decoded(handler: ResourceHandler, res: Resource, kv: KeyValue) -> Obj:
     def build() -> Obj:
-        return handler.store.from_storage(res, _decode(kv.value, kv.mod_revision))
+        return handler.store.decode(res, kv)
 
     result: Obj = _shared(("obj", kv.key, kv.mod_revision, res.api_version), build)
     return result
-
-
-def _decode(value: bytes, revision: int) -> Obj:
-    obj: Obj = orjson.loads(value)
-    objects.meta(obj)["resourceVersion"] = str(revision)
-    return obj
 
 
 def _classify(kind: EventType, new: Obj, old: Obj | None, matches: Any) -> tuple[str, Obj] | None:

@@ -75,7 +75,6 @@ class Client:
         self.config = config
         self.user_agent = user_agent
         self.timeout = qps_timeout
-        self._default_timeout = aiohttp.ClientTimeout(total=qps_timeout)
         self._session: aiohttp.ClientSession | None = None
         self._http1: Http1Pool | None = None
 

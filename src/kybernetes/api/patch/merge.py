@@ -23,11 +23,11 @@ def _without_nulls(value: Any) -> Any:
 
 
 def merge_values(target: Any, patch: Any, *, consume: bool = False) -> Any:
-    """RFC 7386 ``MergePatch(target, patch)`` on decoded JSON; returns a new value, inputs untouched.
+    """RFC 7386 ``MergePatch(target, patch)`` on decoded JSON; the patch is left untouched, and so is the target
+    unless ``consume`` (the caller gives it away).
 
-    The target is copied once (at C speed) and merged into in place — or, with ``consume`` (the caller gives the
-    target away), merged into without a copy; values taken from the patch are rebuilt by ``_without_nulls``, so
-    the result shares no container with the patch.
+    The target is copied once (at C speed), or not at all with ``consume``, and merged into in place; values taken
+    from the patch are rebuilt by ``_without_nulls``, so the result shares no container with the patch.
     """
     if not isinstance(patch, dict):
         return _without_nulls(patch)

@@ -158,8 +158,8 @@ class BaseStrategy:
 
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
         """Everything but ``status`` comes from ``old``; of metadata, labels, annotations, resourceVersion and
-        managedFields stay as the client sent them.  ``new`` takes ``old``'s values without copying them: the
-        caller (the store's update, which decoded ``old`` for this write alone) may not change ``old`` afterwards."""
+        managedFields stay as the client sent them.  ``new`` takes ``old``'s values without copying them: ``old``
+        is read only from then on (the store's update may hand in the object it last wrote, shared with watchers)."""
         status = new.get("status")
         new_meta: Obj = m(new, "metadata")
         for key in list(new):
